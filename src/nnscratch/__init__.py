@@ -1,0 +1,1 @@
+"""nnscratch: neural networks from scratch on NumPy."""
