@@ -1,1 +1,36 @@
-"""nnscratch: neural networks from scratch on NumPy."""
+"""nnscratch: neural networks from scratch on NumPy.
+
+Every forward formula and derivative is written out in this package's own code, documented with
+its math and checked against finite differences (:mod:`nnscratch.gradcheck`).
+
+>>> import nnscratch as ns
+>>> net = ns.Network([ns.Dense(4, activation="sigmoid"), ns.Dense(1, activation="sigmoid")],
+...                  loss="sse", optimizer=ns.optimizers.SGD(learning_rate=1.0), seed=0)
+"""
+
+from . import (activations, callbacks, data, errors, gradcheck, initializers, layers, losses,
+               metrics, optimizers, regularizers)
+from .callbacks import History
+from .errors import NNScratchError
+from .layers import *  # noqa: F401,F403  (every layer class: Dense, Conv2D, LSTM, ...)
+from .layers import __all__ as _layer_names
+from .network import Network
+
+__version__ = "0.1.0"
+
+
+def load(path):
+    """Read a model written by ``Network.save`` (see :mod:`nnscratch.io`)."""
+    from . import io
+    return io.load(path)
+
+
+def export_onnx(network, path, **kwargs):
+    """Write ``network`` as an ONNX model (needs the ``onnx`` extra; see :mod:`nnscratch.onnx_export`)."""
+    from . import onnx_export
+    return onnx_export.export_onnx(network, path, **kwargs)
+
+
+__all__ = ["Network", "History", "NNScratchError", "load", "export_onnx", "activations",
+           "callbacks", "data", "errors", "gradcheck", "initializers", "layers", "losses",
+           "metrics", "optimizers", "regularizers", *_layer_names]

@@ -1,0 +1,188 @@
+"""The Layer contract that every layer follows, and the activation step that many share.
+
+A layer maps a batch ``x`` to ``y = forward(x)`` and, given ``grad_y = dL/dy``, returns
+``grad_x = dL/dx`` from ``backward(grad_y)`` while storing ``dL/dparam`` in ``grads`` under the
+same keys as ``params``. It caches what its backward needs during the forward (never recomputes
+the forward inside backward). Shapes are learnt on first use by ``build(input_shape)``, where
+``input_shape`` excludes the batch axis.
+
+Every concrete layer class is registered by its class name, so that a saved architecture
+(``{"class": "Dense", "config": {...}}``) is rebuilt by looking the name up in that table, never
+by importing or evaluating anything named in a file.
+"""
+
+import numpy as np
+
+from .. import activations, initializers, regularizers
+from ..errors import ConfigError, NotBuiltError, ShapeError
+
+LAYER_CLASSES = {}
+
+
+class Layer:
+    """Base class of all layers.
+
+    Subclasses implement ``build``, ``forward``, ``backward``, ``compute_output_shape`` and
+    ``get_config`` (the keyword arguments that recreate the layer).
+    """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if not cls.__name__.startswith("_"):
+            LAYER_CLASSES[cls.__name__] = cls
+
+    def __init__(self, name=None):
+        self.name = name
+        self.params = {}
+        self.grads = {}
+        self.buffers = {}      # non-trainable state saved with the model (running statistics)
+        self.regularizers = {}
+        self.built = False
+        self.trainable = True
+        self.input_shape = None
+        self.dtype = np.dtype(np.float32)
+
+    # -- shapes and parameters -------------------------------------------------------------
+    def build(self, input_shape, rng=None, dtype=np.float32):
+        """Create the parameters for inputs shaped ``(batch,) + input_shape``."""
+        self.input_shape = tuple(int(s) for s in input_shape)
+        self.dtype = np.dtype(dtype)
+        self.built = True
+
+    def compute_output_shape(self, input_shape):
+        """The output shape (without the batch axis) for an input shape (without it)."""
+        return tuple(input_shape)
+
+    def add_param(self, key, value, regularizer=None):
+        """Register a parameter array and a zero gradient of the same shape."""
+        self.params[key] = value
+        self.grads[key] = np.zeros_like(value)
+        reg = regularizers.get(regularizer)
+        if reg is not None:
+            self.regularizers[key] = reg
+
+    def init_param(self, initializer, shape, rng, fan_in=None, fan_out=None):
+        """Draw a parameter of ``shape`` from an initialiser (name, dict or object)."""
+        rng = np.random.default_rng() if rng is None else rng
+        return initializers.get(initializer)(shape, rng, self.dtype, fan_in, fan_out)
+
+    def count_params(self):
+        """Number of scalar parameters."""
+        return int(sum(p.size for p in self.params.values()))
+
+    # -- penalties -------------------------------------------------------------------------
+    def penalty(self):
+        """The sum of this layer's weight penalties (L1/L2), added to the loss."""
+        return sum(reg(self.params[key]) for key, reg in self.regularizers.items())
+
+    def add_penalty_gradients(self):
+        """Add each penalty's derivative to its parameter's gradient."""
+        for key, reg in self.regularizers.items():
+            self.grads[key] += reg.gradient(self.params[key])
+
+    # -- computation -----------------------------------------------------------------------
+    def forward(self, x, training=False):
+        """``y = f(x)``; caches what backward needs."""
+        raise NotImplementedError
+
+    def backward(self, grad_y):
+        """``grad_x = dL/dx`` from ``grad_y = dL/dy``; fills ``self.grads``."""
+        raise NotImplementedError
+
+    def __call__(self, x, training=False):
+        if not self.built:
+            self.build(np.shape(x)[1:])
+        return self.forward(x, training=training)
+
+    def require_built(self):
+        if not self.built:
+            raise NotBuiltError(f"layer {self.label} is used before it is built; call build(input_shape) "
+                                "or pass data through it first")
+
+    # -- description -----------------------------------------------------------------------
+    @property
+    def label(self):
+        """How messages name this layer: its name, or its class."""
+        return self.name or type(self).__name__
+
+    def get_config(self):
+        """Keyword arguments that recreate this layer (JSON-safe)."""
+        return {"name": self.name}
+
+    @classmethod
+    def from_config(cls, config):
+        """Recreate a layer from ``get_config()``'s output."""
+        return cls(**config)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
+        return f"{type(self).__name__}({args})"
+
+
+class ActivatedLayer(Layer):
+    """A layer whose output is ``a = f(z)`` of an affine map ``z = linear(x)``.
+
+    Subclasses implement ``linear_forward(x, training) -> z`` and ``backward_from_z(grad_z)``
+    (the affine part's backward). This class adds the activation and its chain-rule step:
+
+    .. math::
+
+        \\frac{\\partial L}{\\partial z} = f'(z) \\odot \\frac{\\partial L}{\\partial a}
+        \\quad\\text{(a vector-Jacobian product for softmax)}
+
+    A network whose loss fuses with the last activation (softmax + cross-entropy) reads ``z``
+    from ``last_z`` and calls ``backward_from_z`` directly.
+    """
+
+    def __init__(self, activation=None, name=None):
+        super().__init__(name=name)
+        self.activation = activations.get(activation)
+        self._is_identity = self.activation.name == "identity"
+        self.last_z = None
+        self._last_a = None
+
+    def forward(self, x, training=False):
+        z = self.linear_forward(x, training)
+        self.last_z = z
+        if self._is_identity:
+            self._last_a = z
+            return z
+        self._last_a = self.activation.forward(z)
+        return self._last_a
+
+    def backward(self, grad_a):
+        if self._is_identity:
+            return self.backward_from_z(grad_a)
+        grad_z = self.activation.backward(self.last_z, self._last_a, grad_a)   # dZ = dA * f'(Z)
+        return self.backward_from_z(grad_z)
+
+    def linear_forward(self, x, training=False):
+        raise NotImplementedError
+
+    def backward_from_z(self, grad_z):
+        raise NotImplementedError
+
+    def get_config(self):
+        config = super().get_config()
+        config["activation"] = self.activation.get_config()
+        return config
+
+
+def check_input_features(layer, x, expected, axis=-1, what="input features"):
+    """Raise ShapeError when ``x.shape[axis] != expected`` (the message names the layer)."""
+    if x.ndim < 2 or x.shape[axis] != expected:
+        got = x.shape[axis] if x.ndim >= 2 else "a 1-D array"
+        raise ShapeError(f"{type(layer).__name__} layer {layer.label} expects {expected} {what}, "
+                         f"got {got} (input shape {x.shape})")
+
+
+def positive_int(value, what):
+    """``value`` as an int, or ConfigError unless it is a positive whole number."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ConfigError(f"{what} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def describe(spec):
+    """A JSON-safe form of an initialiser/regulariser given as a name, dict or object."""
+    return spec.get_config() if hasattr(spec, "get_config") else spec

@@ -1,0 +1,97 @@
+"""Dense (fully connected) layer: ``a = f(x W + b)``."""
+
+import numpy as np
+
+from .base import ActivatedLayer, check_input_features, describe, positive_int
+
+
+class Dense(ActivatedLayer):
+    """Fully connected layer.
+
+    Forward, for a batch ``X`` of shape (N, inputs):
+
+    .. math::
+
+        Z = X W + b, \\qquad A = f(Z)
+
+    with ``W`` of shape (inputs, units) and ``b`` of shape (units,). Backward, given
+    :math:`dA = \\partial L / \\partial A`:
+
+    .. math::
+
+        dZ = dA \\odot f'(Z), \\quad dW = X^T dZ, \\quad db = \\sum_n dZ_n, \\quad dX = dZ\\, W^T
+
+    Inputs with more than two axes (N, ..., inputs) are treated as N*... rows, as Keras does.
+
+    Parameters
+    ----------
+    units : int
+        Number of outputs.
+    activation : str, dict, Activation or None
+        Applied to ``Z``; None means identity.
+    use_bias : bool
+        Whether to add ``b``.
+    kernel_initializer, bias_initializer : str, dict or Initializer
+        Defaults: Glorot uniform and zeros, as in Keras.
+    kernel_regularizer, bias_regularizer : None, "l1", "l2", dict or Regularizer
+        Weight penalties added to the loss.
+    input_dim : int, optional
+        The number of input features, so a network can be built before it sees data.
+    """
+
+    def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
+                 input_dim=None, name=None):
+        super().__init__(activation=activation, name=name)
+        self.units = positive_int(units, "Dense units")
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = kernel_initializer
+        self.bias_initializer = bias_initializer
+        self.kernel_regularizer = kernel_regularizer
+        self.bias_regularizer = bias_regularizer
+        self.input_dim = None if input_dim is None else positive_int(input_dim, "Dense input_dim")
+        self._x = None
+
+    def build(self, input_shape, rng=None, dtype=np.float32):
+        super().build(input_shape, rng, dtype)
+        fan_in = self.input_shape[-1]
+        self.add_param("W", self.init_param(self.kernel_initializer, (fan_in, self.units), rng,
+                                            fan_in=fan_in, fan_out=self.units),
+                       self.kernel_regularizer)
+        if self.use_bias:
+            self.add_param("b", self.init_param(self.bias_initializer, (self.units,), rng,
+                                                fan_in=fan_in, fan_out=self.units),
+                           self.bias_regularizer)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.units,)
+
+    def linear_forward(self, x, training=False):
+        W = self.params["W"]
+        check_input_features(self, x, W.shape[0])
+        self._x = x
+        z = x @ W                                   # Z = X W (+ b)
+        if self.use_bias:
+            z += self.params["b"]
+        return z
+
+    def backward_from_z(self, grad_z):
+        x = self._x
+        x2 = x.reshape(-1, x.shape[-1])
+        g2 = grad_z.reshape(-1, grad_z.shape[-1])
+        np.matmul(x2.T, g2, out=self.grads["W"])    # dW = X^T dZ
+        if self.use_bias:
+            np.sum(g2, axis=0, out=self.grads["b"])  # db = sum over samples of dZ
+        return grad_z @ self.params["W"].T          # dX = dZ W^T
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(units=self.units, use_bias=self.use_bias,
+                      kernel_initializer=describe(self.kernel_initializer),
+                      bias_initializer=describe(self.bias_initializer),
+                      kernel_regularizer=describe(self.kernel_regularizer),
+                      bias_regularizer=describe(self.bias_regularizer))
+        if self.input_dim is not None:
+            config["input_dim"] = self.input_dim
+        return config
+

@@ -1,0 +1,491 @@
+"""The Network: a stack of layers, a loss and an optimizer; feedforward, backprop and fit.
+
+For layers :math:`f_1, \\dots, f_L` the feedforward pass is :math:`a_0 = x`,
+:math:`a_l = f_l(a_{l-1})`, and the output :math:`\\hat y = a_L` is scored by the loss
+:math:`L(\\hat y, y)`. Backpropagation applies the chain rule from the loss back to the input:
+
+.. math::
+
+    \\delta_L = \\frac{\\partial L}{\\partial \\hat y}, \\qquad
+    \\delta_{l-1} = \\frac{\\partial L}{\\partial a_{l-1}} = \\delta_l \\, \\frac{\\partial a_l}{\\partial a_{l-1}}
+    \\quad(\\texttt{layer}_l.\\texttt{backward}(\\delta_l))
+
+and each layer stores :math:`\\partial L / \\partial \\theta_l` for its parameters on the way.
+Gradient descent then moves every parameter against its gradient (the optimizer's rule).
+
+When the last layer's activation is softmax (or sigmoid) and the loss is the matching
+cross-entropy, the two are fused: the loss is computed from the logits ``z`` with the stable
+log-softmax form and the gradient with respect to ``z`` is simply ``p - y`` (over N), so no
+probability is ever clipped or divided by.
+"""
+
+import math
+
+import numpy as np
+
+from . import losses as losses_module
+from . import metrics as metrics_module
+from . import optimizers as optimizers_module
+from .callbacks import CallbackList, EpochLogger, History
+from .data import as_numeric_array, batch_slices, check_same_length
+from .errors import ConfigError, DataError, ShapeError, TrainingError
+from .layers.base import ActivatedLayer, Layer
+
+_DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def _check_dtype(dtype):
+    key = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
+    if key not in _DTYPES:
+        raise ConfigError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
+    return np.dtype(_DTYPES[key])
+
+
+def _positive_int(value, what):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
+        raise ConfigError(f"{what} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+class Network:
+    """A feedforward stack of layers trained by backpropagation.
+
+    Parameters
+    ----------
+    layers : list of Layer
+        Applied in order. Input sizes are inferred on first use (or from ``input_shape``).
+    loss : str, dict or Loss
+        The cost function (``"sse"`` is the article's sum of squared errors).
+    optimizer : str, dict or Optimizer
+        Defaults to plain gradient descent, ``SGD(learning_rate=0.01)``.
+    metrics : list of str or Metric
+        Reported by ``fit`` (training and validation) and ``evaluate``.
+    seed : int, optional
+        Seeds weight initialisation, dropout and shuffling: the same seed gives identical weights.
+    dtype : "float32" (default) or "float64"
+        The type of parameters and of the data passed through the network.
+    input_shape : tuple, optional
+        Shape of one sample, to build the network before it sees data.
+    """
+
+    def __init__(self, layers=None, loss="mse", optimizer=None, metrics=None, seed=None,
+                 dtype="float32", input_shape=None, name=None):
+        self.dtype = _check_dtype(dtype)
+        self.name = name
+        self.layers = []
+        for layer in layers or []:
+            self.add(layer)
+        self.loss = losses_module.get(loss)
+        self.optimizer = (optimizers_module.SGD(learning_rate=0.01) if optimizer is None
+                          else optimizers_module.get(optimizer))
+        self.metrics = [metrics_module.get(m) for m in (metrics or [])]
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+            raise ConfigError(f"seed must be an integer or None, got {seed!r}")
+        self.seed = None if seed is None else int(seed)
+        self.rng = np.random.default_rng(self.seed)
+        self.shuffle_rng = np.random.default_rng(None if seed is None else [int(seed), 1])
+        self.built = False
+        self.input_shape = None
+        self.output_shape = None
+        self.stop_training = False
+        self.epochs_trained = 0
+        self._logit_loss = None
+        first_dim = getattr(self.layers[0], "input_dim", None) if self.layers else None
+        if input_shape is None and first_dim is not None:
+            input_shape = (first_dim,)
+        if input_shape is not None:
+            self.build(input_shape)
+
+    # -- structure -------------------------------------------------------------------------
+    def add(self, layer):
+        """Append a layer (before the network is built)."""
+        if not isinstance(layer, Layer):
+            raise ConfigError(f"Network layers must be Layer objects, got {type(layer).__name__} "
+                              f"({layer!r})")
+        if getattr(self, "built", False):
+            raise ConfigError("cannot add a layer to a network that is already built")
+        if layer.name is None:
+            layer.name = f"{type(layer).__name__.lower()}_{len(self.layers)}"
+        if any(other.name == layer.name for other in self.layers):
+            raise ConfigError(f"two layers are named {layer.name!r}; layer names must be unique")
+        self.layers.append(layer)
+
+    def build(self, input_shape):
+        """Create every layer's parameters for samples shaped ``input_shape`` (no batch axis)."""
+        if not self.layers:
+            raise ConfigError("a Network needs at least one layer")
+        shape = tuple(int(s) for s in input_shape)
+        self.input_shape = shape
+        for layer in self.layers:
+            if not layer.built:
+                layer.build(shape, rng=self.rng, dtype=self.dtype)
+            shape = tuple(layer.compute_output_shape(shape))
+        self.output_shape = shape
+        self.built = True
+        self._logit_loss = self._fused_loss()
+
+    def ensure_built(self, input_shape):
+        """Build on first use; afterwards check the sample shape matches the built one."""
+        if not self.built:
+            self.build(input_shape)
+        elif tuple(input_shape) != self.input_shape:
+            raise ShapeError(
+                f"this network expects samples shaped {self.input_shape} "
+                f"({'features' if len(self.input_shape) == 1 else 'per-sample shape'}), got "
+                f"{tuple(input_shape)}")
+
+    def _fused_loss(self):
+        """The from-logits twin of the loss when the last activation fuses with it, else None."""
+        last = self.layers[-1]
+        fused_with = getattr(self.loss, "fused_activation", None)
+        if (fused_with is not None and isinstance(last, ActivatedLayer)
+                and last.activation.name == fused_with):
+            return self.loss.with_logits()
+        return None
+
+    def named_parameters(self):
+        """``(name, param, grad)`` for every trainable parameter, e.g. ``("dense_0.W", W, dW)``."""
+        return [(f"{layer.name}.{key}", param, layer.grads[key])
+                for layer in self.layers if layer.trainable
+                for key, param in layer.params.items()]
+
+    def get_weights(self):
+        """A dict of copies of every parameter and buffer, keyed ``"layer.key"``."""
+        weights = {}
+        for layer in self.layers:
+            for key, value in {**layer.params, **layer.buffers}.items():
+                weights[f"{layer.name}.{key}"] = value.copy()
+        return weights
+
+    def set_weights(self, weights):
+        """Copy arrays from a dict like ``get_weights()`` into the parameters and buffers."""
+        for layer in self.layers:
+            for store in (layer.params, layer.buffers):
+                for key, target in store.items():
+                    full = f"{layer.name}.{key}"
+                    if full not in weights:
+                        raise DataError(f"set_weights is missing '{full}'")
+                    value = np.asarray(weights[full])
+                    if value.shape != target.shape:
+                        raise ShapeError(f"set_weights expects '{full}' shaped {target.shape}, "
+                                         f"got {value.shape}")
+                    np.copyto(target, value, casting="same_kind")
+
+    def count_params(self):
+        """Number of scalar parameters in all layers."""
+        return sum(layer.count_params() for layer in self.layers)
+
+    # -- feedforward and backpropagation ---------------------------------------------------
+    def forward(self, x, training=False):
+        """Feedforward: ``a_l = f_l(a_{l-1})`` through every layer; returns the output."""
+        for layer in self.layers:
+            x = layer.forward(x, training=training)
+        return x
+
+    def backward(self, grad_output):
+        """Backpropagation: ``delta_{l-1} = layer_l.backward(delta_l)`` from the last layer.
+
+        ``grad_output`` is dL/d(output). Fills every layer's ``grads``; returns dL/d(input).
+        """
+        return self._backward_through(self.layers, grad_output)
+
+    @staticmethod
+    def _backward_through(layers, grad):
+        for layer in reversed(layers):
+            grad = layer.backward(grad)
+        return grad
+
+    def _loss_from_output(self, output, y, sample_weight):
+        """The loss of a forward pass (from the logits when fused), without penalties."""
+        if self._logit_loss is not None:
+            return self._logit_loss.value(self.layers[-1].last_z, y, sample_weight)
+        return self.loss.value(output, y, sample_weight)
+
+    def penalty(self):
+        """Sum of the layers' weight penalties (L1/L2)."""
+        return sum(layer.penalty() for layer in self.layers if layer.regularizers)
+
+    def loss_value(self, x, y, sample_weight=None, training=False):
+        """The loss (with penalties) of prepared data, without computing gradients."""
+        output = self.forward(x, training=training)
+        return float(self._loss_from_output(output, y, sample_weight)) + self.penalty()
+
+    def compute_gradients(self, x, y, sample_weight=None, training=True, return_input_grad=False):
+        """One forward and backward pass on prepared data: fills the gradients, returns the loss.
+
+        The loss includes the weight penalties and the gradients their derivatives. With
+        ``return_input_grad`` also returns dL/dx.
+        """
+        output = self.forward(x, training=training)
+        self.last_output = output
+        if self._logit_loss is not None:
+            last = self.layers[-1]
+            z = last.last_z
+            loss = self._logit_loss.value(z, y, sample_weight)
+            grad_z = self._logit_loss.gradient(z, y, sample_weight)       # dL/dz = (p - y) / N
+            grad_x = self._backward_through(self.layers[:-1], last.backward_from_z(grad_z))
+        else:
+            loss = self.loss.value(output, y, sample_weight)
+            grad_x = self.backward(self.loss.gradient(output, y, sample_weight))
+        loss = float(loss)
+        for layer in self.layers:
+            if layer.regularizers:
+                loss += layer.penalty()
+                layer.add_penalty_gradients()
+        return (loss, grad_x) if return_input_grad else loss
+
+    def train_step(self, x, y, sample_weight=None):
+        """One gradient-descent step on a prepared batch; returns the batch loss before it."""
+        loss = self.compute_gradients(x, y, sample_weight, training=True)
+        if not math.isfinite(loss):
+            raise TrainingError(f"the training loss became {loss}; the parameters were not updated")
+        self.optimizer.step(self.named_parameters())
+        return loss
+
+    # -- data ------------------------------------------------------------------------------
+    def prepare_input(self, x, name="x"):
+        """Check ``x`` and cast it to the network's dtype; builds the network on first use."""
+        x = as_numeric_array(x, name, dtype=self.dtype, min_ndim=2)
+        self.ensure_built(x.shape[1:])
+        return x
+
+    def prepare_target(self, y, name="y"):
+        """Check ``y`` against the output shape: integer labels for sparse losses, else floats.
+
+        A 1-D ``y`` is read as one column when the network has a single output.
+        """
+        if getattr(self.loss, "sparse_labels", False):
+            y = as_numeric_array(y, name)
+            if y.ndim == 2 and y.shape[1] == 1:
+                y = y.reshape(-1)
+            if y.ndim != 1:
+                raise ShapeError(f"{self.loss.name} expects {name} as integer class labels of shape "
+                                 f"(N,), got shape {y.shape}")
+            if y.dtype.kind == "f":
+                if not np.all(y == np.round(y)):
+                    raise DataError(f"{self.loss.name} expects integer class labels in {name}, "
+                                    "got non-integer values")
+            return y.astype(np.int64, copy=False)
+        y = as_numeric_array(y, name, dtype=self.dtype)
+        if self.output_shape is not None:
+            if y.ndim == 1 and self.output_shape == (1,):
+                y = y.reshape(-1, 1)
+            if tuple(y.shape[1:]) != tuple(self.output_shape):
+                hint = ""
+                if y.ndim == 1 and len(self.output_shape) == 1:
+                    hint = (" (for integer class labels use loss='sparse_categorical_crossentropy' "
+                            "or one-hot encode them with nnscratch.data.one_hot)")
+                raise ShapeError(f"{name} must be shaped (N,) + {self.output_shape} to match the "
+                                 f"network's output, got shape {y.shape}{hint}")
+        return y
+
+    def _sample_weights(self, y, sample_weight, class_weight):
+        """Per-sample weights from ``sample_weight`` times ``class_weight[label]``, or None."""
+        weights = None
+        if sample_weight is not None:
+            weights = as_numeric_array(sample_weight, "sample_weight", dtype=self.dtype).reshape(-1)
+            check_same_length(y, weights, "y", "sample_weight")
+            if (weights < 0).any():
+                raise DataError("sample_weight must be >= 0, got a negative weight")
+        if class_weight is not None:
+            if not isinstance(class_weight, dict):
+                raise ConfigError(f"class_weight must be a dict {{class: weight}}, got "
+                                  f"{type(class_weight).__name__}")
+            if y.ndim == 1:
+                labels = y.astype(np.int64)
+            elif y.shape[-1] == 1:
+                labels = np.round(y[:, 0]).astype(np.int64)
+            else:
+                labels = np.argmax(y, axis=-1)
+            table = np.ones(int(max(labels.max(), max(class_weight))) + 1, dtype=self.dtype)
+            for cls, w in class_weight.items():
+                table[int(cls)] = w
+            per_class = table[labels]
+            weights = per_class if weights is None else weights * per_class
+        return weights
+
+    # -- training --------------------------------------------------------------------------
+    def fit(self, x, y, epochs=1, batch_size=None, shuffle=True, seed=None, verbose=1,
+            validation_data=None, validation_split=0.0, callbacks=None, sample_weight=None,
+            class_weight=None, initial_epoch=0):
+        """Train by gradient descent; returns a :class:`~nnscratch.callbacks.History`.
+
+        Parameters
+        ----------
+        x, y : array-like
+            Inputs (N, ...) and targets (N, outputs), or integer labels (N,) for a sparse loss.
+        epochs : int
+            Number of passes over the data (the article's iterations when ``batch_size=None``).
+        batch_size : int or None
+            Samples per gradient step; None uses the whole set at once, as in the article.
+        shuffle : bool
+            Reshuffle the samples every epoch (mini-batches only).
+        seed : int, optional
+            Seeds the shuffling for this call (otherwise the network's seed stream is used).
+        verbose : 0, 1 or 2
+            0 silent; 1 a progress bar on a terminal (a line per epoch otherwise); 2 a line per epoch.
+        validation_data : (x_val, y_val) or (x_val, y_val, w_val), optional
+        validation_split : float
+            Fraction of the data, taken from the end before shuffling, held out for validation.
+        callbacks : list of Callback
+        sample_weight : array (N,), optional
+            Weight of each sample in the loss.
+        class_weight : dict, optional
+            ``{class: weight}`` multiplying the weight of each sample of that class.
+        initial_epoch : int
+            Epoch to start counting from (when resuming).
+        """
+        epochs = _positive_int(epochs, "epochs")
+        if batch_size is not None:
+            batch_size = _positive_int(batch_size, "batch_size")
+        if verbose not in (0, 1, 2, True, False):
+            raise ConfigError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+        x = self.prepare_input(x)
+        y = self.prepare_target(y)
+        check_same_length(x, y)
+        if len(x) == 0:
+            raise DataError("fit needs at least one sample, got an empty x")
+        weights = self._sample_weights(y, sample_weight, class_weight)
+
+        if not 0.0 <= validation_split < 1.0:
+            raise ConfigError(f"validation_split must be in [0, 1), got {validation_split}")
+        val = None
+        if validation_data is not None:
+            val = self._prepare_validation(validation_data)
+        elif validation_split > 0:
+            n_val = int(round(len(x) * validation_split))
+            if n_val == 0 or n_val == len(x):
+                raise DataError(f"validation_split={validation_split} of {len(x)} samples leaves "
+                                "no training or no validation sample")
+            cut = len(x) - n_val
+            val = (x[cut:], y[cut:], None if weights is None else weights[cut:])
+            x, y = x[:cut], y[:cut]
+            weights = None if weights is None else weights[:cut]
+
+        if seed is not None:
+            self.shuffle_rng = np.random.default_rng(seed)
+        history = History()
+        cb_list = [history] + list(callbacks or [])
+        if verbose:
+            cb_list.append(self._progress_callback(epochs, verbose, len(x), batch_size))
+        cbs = CallbackList(cb_list, self)
+        self.history = history
+        self.stop_training = False
+
+        slices = batch_slices(len(x), batch_size)
+        use_permutation = shuffle and len(slices) > 1
+        collect_outputs = bool(self.metrics)
+        cbs.on_train_begin({})
+        for epoch in range(initial_epoch, initial_epoch + epochs):
+            cbs.on_epoch_begin(epoch, {})
+            order = self.shuffle_rng.permutation(len(x)) if use_permutation else None
+            total_loss, outputs, targets = 0.0, [], []
+            for batch_index, piece in enumerate(slices):
+                index = piece if order is None else order[piece]
+                xb, yb = x[index], y[index]
+                wb = None if weights is None else weights[index]
+                cbs.on_batch_begin(batch_index, {"size": len(xb)})
+                try:
+                    loss = self.train_step(xb, yb, wb)
+                except TrainingError:
+                    raise TrainingError(
+                        f"training diverged at epoch {epoch + 1}, batch {batch_index + 1}: the loss "
+                        f"is not finite; the parameters were left as they were before this batch. "
+                        f"Lower the learning rate (now {self.optimizer.current_learning_rate():g}) "
+                        "or scale the data") from None
+                total_loss += loss * len(xb)
+                if collect_outputs:
+                    outputs.append(self.last_output.copy())
+                    targets.append(yb)
+                cbs.on_batch_end(batch_index, {"size": len(xb), "loss": loss})
+            logs = {"loss": total_loss / len(x)}
+            if collect_outputs:
+                logs.update(self._metric_values(np.concatenate(outputs), np.concatenate(targets)))
+            if val is not None:
+                val_logs = self._evaluate_prepared(*val)
+                logs.update({f"val_{k}": v for k, v in val_logs.items()})
+            self.epochs_trained = epoch + 1
+            cbs.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        cbs.on_train_end({})
+        return history
+
+    def _progress_callback(self, epochs, verbose, n_samples, batch_size):
+        import sys
+        if verbose == 1 and sys.stdout.isatty():
+            from . import callbacks
+            bar = getattr(callbacks, "ProgressBar", None)
+            if bar is not None:
+                return bar(epochs=epochs, steps=len(batch_slices(n_samples, batch_size)))
+        return EpochLogger(epochs, every=max(1, epochs // 20) if verbose == 1 else 1)
+
+    def _prepare_validation(self, validation_data):
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+            raise ConfigError("validation_data must be a tuple (x_val, y_val) or "
+                              f"(x_val, y_val, sample_weight), got {type(validation_data).__name__}")
+        xv = self.prepare_input(validation_data[0], "x_val")
+        yv = self.prepare_target(validation_data[1], "y_val")
+        check_same_length(xv, yv, "x_val", "y_val")
+        wv = None
+        if len(validation_data) == 3 and validation_data[2] is not None:
+            wv = self._sample_weights(yv, validation_data[2], None)
+        return xv, yv, wv
+
+    def _metric_values(self, output, y):
+        return {metric.name: metric(output, y) for metric in self.metrics}
+
+    # -- inference -------------------------------------------------------------------------
+    def predict(self, x, batch_size=None):
+        """The network's outputs for ``x`` (inference mode: no dropout, running statistics)."""
+        x = self.prepare_input(x)
+        if batch_size is None:
+            return self.forward(x, training=False)
+        batch_size = _positive_int(batch_size, "batch_size")
+        return np.concatenate([self.forward(x[s], training=False)
+                               for s in batch_slices(len(x), batch_size)])
+
+    def _evaluate_prepared(self, x, y, weights=None):
+        output = self.forward(x, training=False)
+        loss = float(self._loss_from_output(output, y, weights)) + self.penalty()
+        return {"loss": loss, **self._metric_values(output, y)}
+
+    def evaluate(self, x, y, sample_weight=None):
+        """``{"loss": ..., "<metric>": ...}`` on the given data, in inference mode."""
+        x = self.prepare_input(x)
+        y = self.prepare_target(y)
+        check_same_length(x, y)
+        return self._evaluate_prepared(x, y, self._sample_weights(y, sample_weight, None))
+
+    # -- description and files -------------------------------------------------------------
+    def summary(self, print_fn=print):
+        """A table of layers, output shapes and parameter counts (printed and returned)."""
+        rows = [("layer", "type", "output shape", "params")]
+        shape = self.input_shape
+        for layer in self.layers:
+            if shape is not None:
+                shape = tuple(layer.compute_output_shape(shape))
+            activation = getattr(layer, "activation", None)
+            kind = type(layer).__name__ + (f" ({activation.name})" if activation is not None
+                                            and activation.name != "identity" else "")
+            rows.append((layer.name, kind, "(N, " + ", ".join(map(str, shape)) + ")"
+                         if shape is not None else "?", str(layer.count_params())))
+        widths = [max(len(r[i]) for r in rows) for i in range(4)]
+        lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)) for row in rows]
+        lines.insert(1, "-" * len(lines[0]))
+        lines.append("-" * len(lines[0]))
+        lines.append(f"total parameters: {self.count_params()}   loss: {self.loss.name}   "
+                     f"optimizer: {type(self.optimizer).__name__}   dtype: {self.dtype.name}")
+        text = "\n".join(lines)
+        if print_fn is not None:
+            print_fn(text)
+        return text
+
+    def save(self, path, include_optimizer=True):
+        """Write the model to ``path`` (see :mod:`nnscratch.io`), atomically."""
+        from . import io
+        return io.save(self, path, include_optimizer=include_optimizer)
+
+    def __repr__(self):
+        inner = ", ".join(repr(layer) for layer in self.layers)
+        return f"Network([{inner}], loss={self.loss.name!r})"
