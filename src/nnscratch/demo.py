@@ -30,7 +30,7 @@ class _PrintEvery(Callback):
         self.every, self.iterations = every, iterations
 
     def on_epoch_end(self, epoch, logs=None):
-        if epoch == 0 or (epoch + 1) % self.every == 0:
+        if epoch == 0 or (epoch + 1) % self.every == 0 or epoch + 1 == self.iterations:
             print(f"iteration {epoch + 1:5d}/{self.iterations}  loss {logs['loss']:.6f}")
 
 

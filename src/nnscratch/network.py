@@ -373,9 +373,18 @@ class Network:
         self.stop_training = False
 
         slices = batch_slices(len(x), batch_size)
+        cbs.on_train_begin({})
+        # A diverging run overflows before its loss turns inf; the loss check below reports it,
+        # so NumPy's overflow warnings are silenced here instead of escaping to the user.
+        with np.errstate(over="ignore", invalid="ignore"):
+            self._train_epochs(x, y, weights, val, slices, shuffle, initial_epoch, epochs, cbs)
+        cbs.on_train_end({})
+        return history
+
+    def _train_epochs(self, x, y, weights, val, slices, shuffle, initial_epoch, epochs, cbs):
+        """The epoch and batch loops of ``fit`` on prepared data."""
         use_permutation = shuffle and len(slices) > 1
         collect_outputs = bool(self.metrics)
-        cbs.on_train_begin({})
         for epoch in range(initial_epoch, initial_epoch + epochs):
             cbs.on_epoch_begin(epoch, {})
             order = self.shuffle_rng.permutation(len(x)) if use_permutation else None
@@ -408,8 +417,6 @@ class Network:
             cbs.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
-        cbs.on_train_end({})
-        return history
 
     def _progress_callback(self, epochs, verbose, n_samples, batch_size):
         import sys
