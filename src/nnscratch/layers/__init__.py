@@ -2,5 +2,8 @@
 
 from .base import LAYER_CLASSES, ActivatedLayer, Layer
 from .dense import Dense
+from .dropout import Dropout
+from .normalization import BatchNormalization, LayerNormalization
 
-__all__ = ["Layer", "ActivatedLayer", "Dense", "LAYER_CLASSES"]
+__all__ = ["Layer", "ActivatedLayer", "Dense", "Dropout", "BatchNormalization",
+           "LayerNormalization", "LAYER_CLASSES"]
