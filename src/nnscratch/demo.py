@@ -88,7 +88,7 @@ def main(args):
         try:
             from .plots import plot_history
             plot_history(history, args.plot, title="The article's network: loss per iteration",
-                         log_scale=True)
+                         log_scale=True, xlabel="iteration")
             print(f"loss curve written to {args.plot}")
         except MissingDependencyError as exc:
             print(f"no loss curve: {exc}")

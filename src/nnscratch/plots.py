@@ -16,7 +16,7 @@ def _history_dict(history):
     return history.history if hasattr(history, "history") else dict(history)
 
 
-def plot_history(history, path=None, title=None, log_scale=None):
+def plot_history(history, path=None, title=None, log_scale=None, xlabel="epoch"):
     """Draw each quantity in a History (loss first, then metrics), training beside validation.
 
     One panel per quantity; ``val_<name>`` is drawn dashed in the same panel as ``<name>``.
@@ -35,7 +35,7 @@ def plot_history(history, path=None, title=None, log_scale=None):
         if f"val_{key}" in logs:
             ax.plot(epochs, logs[f"val_{key}"], label=f"validation {key}", color="tab:orange",
                     linestyle="--")
-        ax.set_xlabel("epoch")
+        ax.set_xlabel(xlabel)
         ax.set_ylabel(key)
         positive = [v for v in train if v > 0]
         wide = bool(positive) and max(positive) / min(positive) > 100
