@@ -9,7 +9,7 @@ its math and checked against finite differences (:mod:`nnscratch.gradcheck`).
 """
 
 from . import (activations, callbacks, data, errors, gradcheck, initializers, layers, losses,
-               metrics, optimizers, regularizers)
+               metrics, optimizers, regularizers, schedules)
 from .callbacks import History
 from .errors import NNScratchError
 from .layers import *  # noqa: F401,F403  (every layer class: Dense, Conv2D, LSTM, ...)
@@ -33,4 +33,4 @@ def export_onnx(network, path, **kwargs):
 
 __all__ = ["Network", "History", "NNScratchError", "load", "export_onnx", "activations",
            "callbacks", "data", "errors", "gradcheck", "initializers", "layers", "losses",
-           "metrics", "optimizers", "regularizers", *_layer_names]
+           "metrics", "optimizers", "regularizers", "schedules", *_layer_names]
