@@ -89,6 +89,7 @@ class Network:
         self.output_shape = None
         self.stop_training = False
         self.epochs_trained = 0
+        self.metadata = None      # user data saved with the model (see nnscratch.io)
         self._logit_loss = None
         first_dim = getattr(self.layers[0], "input_dim", None) if self.layers else None
         if input_shape is None and first_dim is not None:
@@ -488,10 +489,15 @@ class Network:
             print_fn(text)
         return text
 
-    def save(self, path, include_optimizer=True):
-        """Write the model to ``path`` (see :mod:`nnscratch.io`), atomically."""
+    def save(self, path, include_optimizer=True, metadata=None):
+        """Write the model to ``path`` (see :mod:`nnscratch.io`), atomically.
+
+        ``include_optimizer`` also stores the optimizer and random-generator states, so training
+        resumes exactly; ``metadata`` (a JSON-safe dict, default ``self.metadata``) is kept with
+        the model and comes back as ``ns.load(path).metadata``.
+        """
         from . import io
-        return io.save(self, path, include_optimizer=include_optimizer)
+        return io.save(self, path, include_optimizer=include_optimizer, metadata=metadata)
 
     def __repr__(self):
         inner = ", ".join(repr(layer) for layer in self.layers)
