@@ -110,6 +110,18 @@ def _reseed(layer, seed):
         layer.rng = np.random.default_rng(seed)
 
 
+def _input_error(first_layer, grad_x, objective, x, eps):
+    """Relative error of the input gradient.
+
+    A layer whose input is not differentiable (token ids: ``differentiable_input = False``)
+    must return exactly zero; its input is compared with zero instead of perturbed, since
+    ids moved by ``eps`` are not ids.
+    """
+    if not getattr(first_layer, "differentiable_input", True):
+        return relative_error(grad_x, np.zeros_like(grad_x))
+    return relative_error(grad_x, numerical_gradient(objective, x, eps))
+
+
 def check_layer(layer, x, training=False, eps=DEFAULT_EPS, tol=DEFAULT_TOL, seed=0,
                 raise_on_failure=True):
     """Check a layer's input gradient and every parameter gradient.
@@ -137,7 +149,7 @@ def check_layer(layer, x, training=False, eps=DEFAULT_EPS, tol=DEFAULT_TOL, seed
         _reseed(layer, seed)
         return float(np.sum(layer.forward(x, training=training) * projection))
 
-    errors = {"input": relative_error(analytic["input"], numerical_gradient(objective, x, eps))}
+    errors = {"input": _input_error(layer, analytic["input"], objective, x, eps)}
     for name, param in layer.params.items():
         errors[name] = relative_error(analytic[name], numerical_gradient(objective, param, eps))
     return _verdict(f"layer {layer.name}", errors, tol, raise_on_failure)
@@ -167,7 +179,7 @@ def check_network(network, x, y, training=False, eps=DEFAULT_EPS, tol=DEFAULT_TO
     for layer in layers:
         _reseed(layer, seed)
     _, grad_x = network.compute_gradients(x, y_prepared, training=training, return_input_grad=True)
-    errors = {"input": relative_error(grad_x, numerical_gradient(objective, x, eps))}
+    errors = {"input": _input_error(layers[0], grad_x, objective, x, eps)}
     analytic = {name: g.copy() for name, _, g in network.named_parameters()}
     for name, param, _ in network.named_parameters():
         errors[name] = relative_error(analytic[name], numerical_gradient(objective, param, eps))

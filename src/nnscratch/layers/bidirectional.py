@@ -1,0 +1,176 @@
+r"""Bidirectional: run a recurrent layer forwards and a copy of it backwards, then merge."""
+
+import numpy as np
+
+from ..errors import ConfigError, ShapeError
+from .base import LAYER_CLASSES, Layer
+from .recurrent import _Recurrent
+
+MERGE_MODES = ("concat", "sum", "mul", "ave")
+
+
+class Bidirectional(Layer):
+    r"""A recurrent layer read in both directions, as Keras's ``Bidirectional``.
+
+    Two copies of the wrapped layer are made from its configuration: ``forward_layer`` reads
+    :math:`x_1 \dots x_T`, ``backward_layer`` (``go_backwards=True``) reads
+    :math:`x_T \dots x_1`. With ``return_sequences`` the backward copy's outputs, which come
+    in reversed time, are flipped back so that step t of both describes :math:`x_t`. The two
+    outputs :math:`y^f, y^b` are merged:
+
+    ==========  ===========================  ============================================
+    merge_mode  forward                      backward (given :math:`\delta y`)
+    ==========  ===========================  ============================================
+    concat      :math:`[y^f, y^b]`           :math:`\delta y^f, \delta y^b` = the two halves
+    sum         :math:`y^f + y^b`            :math:`\delta y^f = \delta y^b = \delta y`
+    mul         :math:`y^f \odot y^b`        :math:`\delta y^f = \delta y \odot y^b`,
+                                             :math:`\delta y^b = \delta y \odot y^f`
+    ave         :math:`(y^f + y^b) / 2`      :math:`\delta y^f = \delta y^b = \delta y / 2`
+    ==========  ===========================  ============================================
+
+    and :math:`\partial L / \partial x` is the sum of what the two copies return.
+
+    The copies' parameters are this layer's parameters under prefixed names
+    (``forward_W_ih``, ``backward_W_ih``, ...), so the network saves and optimises them as
+    one layer's. ``initial_state`` is a list: the forward copy's states, then the backward
+    copy's (``[h_f, h_b]``, or ``[h_f, c_f, h_b, c_b]`` for LSTM), as in Keras;
+    ``grad_initial_state`` and ``final_state`` come in the same order.
+
+    Parameters
+    ----------
+    layer : SimpleRNN, LSTM or GRU
+        The layer to copy (its configuration is used; weights are created at build).
+    merge_mode : "concat" (default), "sum", "mul" or "ave"
+    """
+
+    def __init__(self, layer, merge_mode="concat", name=None):
+        super().__init__(name=name)
+        if isinstance(layer, dict):                      # from a saved configuration
+            layer = _layer_from_config(layer)
+        if not isinstance(layer, _Recurrent):
+            raise ConfigError(f"Bidirectional wraps a recurrent layer (SimpleRNN, LSTM, GRU), "
+                              f"got {type(layer).__name__}")
+        if merge_mode not in MERGE_MODES:
+            raise ConfigError(f"Bidirectional merge_mode must be one of {', '.join(MERGE_MODES)}, "
+                              f"got {merge_mode!r}")
+        self.merge_mode = merge_mode
+        config = layer.get_config()
+        inner_name = config.pop("name") or type(layer).__name__.lower()
+        self._layer_class = type(layer)
+        self._layer_config = {**config, "name": inner_name}
+        self.forward_layer = type(layer)(**{**config, "name": f"forward_{inner_name}"})
+        self.backward_layer = type(layer)(**{**config, "name": f"backward_{inner_name}",
+                                             "go_backwards": not config["go_backwards"]})
+        self.return_sequences = layer.return_sequences
+        self._outputs = None
+        self.final_state = None
+        self.grad_initial_state = None
+
+    @property
+    def _halves(self):
+        return (("forward_", self.forward_layer), ("backward_", self.backward_layer))
+
+    def build(self, input_shape, rng=None, dtype=np.float32):
+        super().build(input_shape, rng, dtype)
+        for prefix, layer in self._halves:
+            layer.build(input_shape, rng=rng, dtype=dtype)
+            for key, value in layer.params.items():
+                self.params[prefix + key] = value
+                self.grads[prefix + key] = layer.grads[key]
+                if key in layer.regularizers:
+                    self.regularizers[prefix + key] = layer.regularizers[key]
+
+    def compute_output_shape(self, input_shape):
+        shape = self.forward_layer.compute_output_shape(input_shape)
+        if self.merge_mode == "concat":
+            shape = tuple(shape[:-1]) + (2 * shape[-1],)
+        return tuple(shape)
+
+    def _sync(self):
+        """Point each copy at this layer's parameter arrays (they may have been replaced)."""
+        for prefix, layer in self._halves:
+            for key in layer.params:
+                layer.params[key] = self.params[prefix + key]
+
+    def _split_state(self, initial_state):
+        if initial_state is None:
+            return None, None
+        count = len(self.forward_layer.state_names)
+        if not isinstance(initial_state, (list, tuple)) or len(initial_state) != 2 * count:
+            form = ", ".join(f"{s}_{d}" for d in ("f", "b") for s in self.forward_layer.state_names)
+            got = (f"{len(initial_state)} arrays" if isinstance(initial_state, (list, tuple))
+                   else type(initial_state).__name__)
+            raise ShapeError(f"Bidirectional layer {self.label} expects initial_state as a list "
+                             f"[{form}], got {got}")
+        return list(initial_state[:count]), list(initial_state[count:])
+
+    def __call__(self, x, training=False, initial_state=None):
+        if not self.built:
+            self.build(np.shape(x)[1:])
+        return self.forward(x, training=training, initial_state=initial_state)
+
+    def forward(self, x, training=False, initial_state=None):
+        """Both directions, merged; (N, H') or (N, T, H') with the wrapped ``return_sequences``."""
+        self.require_built()
+        self._sync()
+        state_f, state_b = self._split_state(initial_state)
+        y_f = self.forward_layer.forward(x, training=training, initial_state=state_f)
+        y_b = self.backward_layer.forward(x, training=training, initial_state=state_b)
+        if self.return_sequences:
+            y_b = y_b[:, ::-1]                           # back to x's time order
+        self._outputs = (y_f, y_b)
+        self.final_state = _flat(self.forward_layer.final_state) + _flat(self.backward_layer.final_state)
+        if self.merge_mode == "concat":
+            return np.concatenate([y_f, y_b], axis=-1)
+        if self.merge_mode == "sum":
+            return y_f + y_b
+        if self.merge_mode == "mul":
+            return y_f * y_b
+        return (y_f + y_b) * 0.5
+
+    def backward(self, grad_y):
+        """Split ``grad_y`` over the merge, backpropagate both copies, add their input gradients."""
+        if self._outputs is None:
+            raise ShapeError(f"Bidirectional layer {self.label}: backward called before forward")
+        y_f, y_b = self._outputs
+        grad_y = np.asarray(grad_y, dtype=y_f.dtype)
+        if self.merge_mode == "concat":
+            units = y_f.shape[-1]
+            g_f, g_b = grad_y[..., :units], grad_y[..., units:]   # the two halves
+        elif self.merge_mode == "sum":
+            g_f, g_b = grad_y, grad_y                             # d(yf + yb) = dy, dy
+        elif self.merge_mode == "mul":
+            g_f, g_b = grad_y * y_b, grad_y * y_f                 # d(yf yb) = dy yb, dy yf
+        else:
+            g_f = g_b = grad_y * 0.5                              # d((yf + yb)/2) = dy/2 each
+        if self.return_sequences:
+            g_b = g_b[:, ::-1]                                    # into the backward copy's order
+        grad_x = self.forward_layer.backward(g_f) + self.backward_layer.backward(g_b)
+        for prefix, layer in self._halves:                        # the copies' grads are ours
+            for key in layer.grads:
+                self.grads[prefix + key] = layer.grads[key]
+        self.grad_initial_state = (_flat(self.forward_layer.grad_initial_state)
+                                   + _flat(self.backward_layer.grad_initial_state))
+        return grad_x
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(layer={"class": self._layer_class.__name__,
+                             "config": dict(self._layer_config)},
+                      merge_mode=self.merge_mode)
+        return config
+
+
+def _flat(states):
+    """A layer's state (one array or a tuple) as a list."""
+    return list(states) if isinstance(states, tuple) else [states]
+
+
+def _layer_from_config(spec):
+    """The wrapped layer from ``{"class": name, "config": {...}}`` (registered classes only)."""
+    name = spec.get("class")
+    cls = LAYER_CLASSES.get(name)
+    if cls is None or not issubclass(cls, _Recurrent):
+        raise ConfigError(f"Bidirectional wraps a recurrent layer (SimpleRNN, LSTM, GRU), got "
+                          f"class {name!r}")
+    return cls.from_config(dict(spec.get("config", {})))
