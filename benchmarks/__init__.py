@@ -1,0 +1,1 @@
+"""Benchmarks of nnscratch against a NumPy loop, PyTorch and scikit-learn (see run.py)."""
