@@ -388,8 +388,8 @@ class _Loader:
             try:
                 layer = cls.from_config(dict(spec["config"]))
             except Exception as exc:
-                self.fail(f"layer {i} ({spec['class']}) cannot be rebuilt from its config "
-                          f"{_short(spec['config'])}: {_short(exc)}", exc)
+                self.fail(f"layer {i} ({spec['class']}) cannot be rebuilt from its config: "
+                          f"{_short(exc)} (config: {_short(spec['config'])})", exc)
             if not isinstance(layer, cls):
                 self.fail(f"layer {i} ({spec['class']}): from_config returned a "
                           f"{type(layer).__name__}")
@@ -436,7 +436,7 @@ class _Loader:
                                 activations.get(name)
                             except Exception:
                                 self.fail(
-                                    f"{where} uses the activation {_short(name)!s}, which is not "
+                                    f"{where} uses the activation {_short(name)}, which is not "
                                     "registered; register it again with "
                                     "nnscratch.activations.register(name, forward, derivative) "
                                     f"before loading (known: {', '.join(activations.names())})")
@@ -464,7 +464,7 @@ class _Loader:
                       f"architecture needs ({len(missing)} missing in all)")
         extra = [name for name in tensors if name not in expected]
         if extra:
-            self.fail(f"holds the tensor {_short(repr(extra[0]), 80)}, which the architecture "
+            self.fail(f"holds the tensor {_short(extra[0], 80)}, which the architecture "
                       f"does not use ({len(extra)} unexpected in all)")
         for name, target in expected.items():
             self.check_tensor(name, tensors[name], target.shape, target.dtype)
@@ -503,7 +503,7 @@ class _Loader:
         optimizer = network.optimizer
         used, result = set(), {}
         for param_name, entries in described.items():
-            where = f"optimizer state of {_short(repr(param_name), 80)}"
+            where = f"optimizer state of {_short(param_name, 80)}"
             if param_name not in params:
                 self.fail(f"{where}: the network has no such parameter")
             param = params[param_name]
@@ -529,7 +529,7 @@ class _Loader:
             result[param_name] = values
         extra = sorted(set(tensors) - used)
         if extra:
-            self.fail(f"holds the optimizer tensor {_short(repr(extra[0]), 80)}, which its "
+            self.fail(f"holds the optimizer tensor {_short(extra[0], 80)}, which its "
                       "training state does not describe")
         return result
 
@@ -720,6 +720,5 @@ def _first(mapping):
 
 
 def _short(value, limit=200):
-    text = value if isinstance(value, str) else repr(value) if not isinstance(value, Exception) \
-        else str(value)
+    text = str(value) if isinstance(value, Exception) else repr(value)
     return text if len(text) <= limit else text[:limit] + "..."
