@@ -1,0 +1,234 @@
+r"""Pure kernels shared by the convolution and pooling layers: sizes, padding, im2col and col2im.
+
+All data is channels-first, ``(N, C, *spatial)`` with one spatial axis (``L``) or two
+(``H, W``). A sliding window of ``k`` taps with stride ``s`` and dilation ``d`` over an axis of
+length ``n`` padded by ``p_0`` before and ``p_1`` after has
+
+.. math::
+
+    n_{out} = \left\lfloor \frac{n + p_0 + p_1 - d (k - 1) - 1}{s} \right\rfloor + 1
+
+positions (PyTorch's and ONNX's formula, rounding down). Output position ``o`` and kernel
+tap ``j`` read the padded input at ``o s + j d``. So for a fixed tap ``j`` the positions read by
+all outputs together form one strided slice, ``j d : j d + s (n_{out} - 1) + 1 : s``
+(:func:`window_slices`). Every kernel here loops over the taps (``kh * kw`` of them) and moves
+whole strided slices at a time; none loops over pixels.
+
+- :func:`im2col` copies, for every tap, its slice into one column matrix of shape
+  ``(C * kh * kw, N * H_out * W_out)``, so that a convolution becomes one matrix product
+  ``W.reshape(out, -1) @ cols``.
+- :func:`col2im` is its adjoint: it adds each tap's rows back onto the slice they came from
+  (overlapping windows add up), which is the input gradient of a convolution and the forward
+  pass of a transposed convolution.
+
+The matrices are laid out channel-major, ``(C, N, ...)`` rather than ``(N, C, ...)``: the matrix
+product then writes its result channel-major, and the layers hand it on as a transposed view
+(still indexed ``(N, C, ...)``) instead of copying it. The next layer's :func:`im2col` reads that
+layout without a gather.
+
+Padding follows TensorFlow and ONNX ``SAME_UPPER`` for ``"same"``: the output length is
+``ceil(n / s)`` and when the total padding is odd the extra row or column goes at the end.
+"""
+
+import itertools
+import math
+
+import numpy as np
+
+from ..errors import ConfigError, ShapeError
+
+__all__ = ["as_tuple", "normalize_padding", "padding_config", "resolve_padding", "output_length",
+           "check_input", "check_sample_shape", "sample_layout",
+           "output_sizes", "pad", "crop", "window_slices", "im2col", "col2im"]
+
+
+def as_tuple(value, rank, what, minimum=1):
+    """``value`` (an int or a sequence of ``rank`` ints) as a tuple of ``rank`` ints >= ``minimum``."""
+    items = list(value) if isinstance(value, (tuple, list)) else [value] * rank
+    valid = len(items) == rank and all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= minimum for v in items)
+    if not valid:
+        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+        raise ConfigError(f"{what} must be {kind} or a tuple of {rank} of them, got {value!r}")
+    return tuple(int(v) for v in items)
+
+
+def _is_int(v):
+    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+
+def normalize_padding(padding, rank, what, allow_same=True):
+    """Check a padding argument; returns ``"valid"``, ``"same"`` or ``((before, after), ...)``.
+
+    Accepted: ``"valid"`` (no padding), ``"same"``, an int (every side), a tuple of ``rank``
+    ints (one per axis, both sides), a tuple of ``rank`` pairs ``(before, after)``, or for one
+    spatial axis a single pair ``(before, after)``.
+    """
+    if isinstance(padding, str):
+        key = padding.lower()
+        if key == "valid":
+            return ((0, 0),) * rank
+        if key == "same" and allow_same:
+            return "same"
+    elif _is_int(padding) and padding >= 0:
+        return ((int(padding), int(padding)),) * rank
+    elif isinstance(padding, (tuple, list)):
+        items = list(padding)
+        if rank == 1 and len(items) == 2 and all(_is_int(v) for v in items):
+            items = [items]
+        if len(items) == rank:
+            pairs = []
+            for item in items:
+                if _is_int(item):
+                    item = (item, item)
+                if not (isinstance(item, (tuple, list)) and len(item) == 2
+                        and all(_is_int(v) and v >= 0 for v in item)):
+                    break
+                pairs.append((int(item[0]), int(item[1])))
+            else:
+                return tuple(pairs)
+    choices = '"valid", "same", ' if allow_same else '"valid", '
+    raise ConfigError(f"{what} must be {choices}an int >= 0, a tuple of {rank} ints (one per axis) "
+                      f"or of {rank} (before, after) pairs, got {padding!r}")
+
+
+def padding_config(padding):
+    """A JSON-safe form of a normalised padding: ``"same"``, an int when all sides agree, else pairs."""
+    if isinstance(padding, str):
+        return padding
+    sides = {v for pair in padding for v in pair}
+    if len(sides) == 1:
+        return sides.pop()
+    return [list(pair) for pair in padding]
+
+
+def resolve_padding(padding, in_sizes, kernel_size, stride, dilation):
+    """Explicit ``((before, after), ...)`` for the input sizes; works out ``"same"``.
+
+    .. math::
+
+        n_{out} = \\lceil n / s \\rceil, \\quad
+        p = \\max((n_{out} - 1) s + d (k - 1) + 1 - n, 0), \\quad
+        p_0 = \\lfloor p / 2 \\rfloor, \\quad p_1 = p - p_0
+    """
+    if padding != "same":
+        return padding
+    pads = []
+    for n, k, s, d in zip(in_sizes, kernel_size, stride, dilation):
+        total = max((math.ceil(n / s) - 1) * s + d * (k - 1) + 1 - n, 0)
+        pads.append((total // 2, total - total // 2))
+    return tuple(pads)
+
+
+def output_length(n, k, s, d, pad_before, pad_after):
+    """Number of window positions along one axis (see the module's formula); may be <= 0."""
+    return (n + pad_before + pad_after - d * (k - 1) - 1) // s + 1
+
+
+def output_sizes(layer, in_sizes, kernel_size, stride, dilation, pads):
+    """Window positions per spatial axis, or a ShapeError naming ``layer`` if the input is too small."""
+    sizes = tuple(output_length(n, k, s, d, p0, p1) for n, k, s, d, (p0, p1)
+                  in zip(in_sizes, kernel_size, stride, dilation, pads))
+    if min(sizes) < 1:
+        span = "x".join(str(d * (k - 1) + 1) for k, d in zip(kernel_size, dilation))
+        padded = "x".join(str(n + p0 + p1) for n, (p0, p1) in zip(in_sizes, pads))
+        raise ShapeError(
+            f"{type(layer).__name__} layer {layer.label} needs a spatial size of at least {span} "
+            f"(its {'x'.join(map(str, kernel_size))} window with dilation "
+            f"{'x'.join(map(str, dilation))}), got {'x'.join(map(str, in_sizes))} "
+            f"({padded} after padding)")
+    return sizes
+
+
+def pad(x, pads, value=0.0):
+    """``x`` (N, C, *spatial) with the spatial axes padded by ``pads`` with ``value``.
+
+    Returns ``x`` itself when there is nothing to pad. The padded copy keeps ``x``'s memory
+    order (channel-major stays channel-major).
+    """
+    if not any(p0 or p1 for p0, p1 in pads):
+        return x
+    shape = x.shape[:2] + tuple(n + p0 + p1 for n, (p0, p1) in zip(x.shape[2:], pads))
+    out = np.empty_like(x, shape=shape)
+    out.fill(value)
+    out[crop_slices(pads, x.shape[2:])] = x
+    return out
+
+
+def crop_slices(pads, inner_sizes):
+    """The index that selects the unpadded part of a padded (N, C, *spatial) array."""
+    return (slice(None), slice(None)) + tuple(slice(p0, p0 + n) for (p0, _), n in zip(pads, inner_sizes))
+
+
+def crop(xp, pads):
+    """Undo :func:`pad`: the view of ``xp`` without its padding."""
+    inner = tuple(n - p0 - p1 for n, (p0, p1) in zip(xp.shape[2:], pads))
+    return xp[crop_slices(pads, inner)]
+
+
+def window_slices(kernel_size, stride, dilation, out_sizes):
+    """For each kernel tap ``(j_1, ...)``, the strided spatial slices it reads over all outputs.
+
+    Yields ``(tap_index, slices)``: tap ``j`` along an axis reads positions
+    ``j d, j d + s, ..., j d + s (n_out - 1)`` of the padded input.
+    """
+    for tap in itertools.product(*(range(k) for k in kernel_size)):
+        yield tap, tuple(slice(j * d, j * d + s * (n - 1) + 1, s)
+                         for j, s, d, n in zip(tap, stride, dilation, out_sizes))
+
+
+def im2col(xp, kernel_size, stride, dilation, out_sizes):
+    """Columns of every window of the padded input ``xp`` (N, C, *spatial).
+
+    Returns an array of shape ``(C * prod(kernel_size), N * prod(out_sizes))`` whose row
+    ``(c, j_1, ...)`` and column ``(n, o_1, ...)`` holds ``xp[n, c, o_1 s_1 + j_1 d_1, ...]``.
+    """
+    n, c = xp.shape[:2]
+    cols = np.empty((c,) + tuple(kernel_size) + (n,) + tuple(out_sizes), dtype=xp.dtype)
+    xt = xp.swapaxes(0, 1)                                   # (C, N, *spatial), a view
+    for tap, slices in window_slices(kernel_size, stride, dilation, out_sizes):
+        cols[(slice(None),) + tap] = xt[(slice(None), slice(None)) + slices]
+    return cols.reshape(c * math.prod(kernel_size), n * math.prod(out_sizes))
+
+
+def col2im(cols, padded_shape, kernel_size, stride, dilation, out_sizes):
+    """The adjoint of :func:`im2col`: sum every column entry back onto the position it came from.
+
+    ``cols`` has im2col's shape; returns an array of ``padded_shape`` (N, C, *spatial) in
+    channel-major memory order. Positions no window reads get 0.
+    """
+    n, c = padded_shape[:2]
+    cols = cols.reshape((c,) + tuple(kernel_size) + (n,) + tuple(out_sizes))
+    out = np.zeros((c, n) + tuple(padded_shape[2:]), dtype=cols.dtype)
+    for tap, slices in window_slices(kernel_size, stride, dilation, out_sizes):
+        out[(slice(None), slice(None)) + slices] += cols[(slice(None),) + tap]
+    return out.swapaxes(0, 1)
+
+
+# -- shape checks shared by the layers that take (N, C, *spatial) data ---------------------------
+
+_AXES = {1: ("L",), 2: ("H", "W")}
+
+
+def sample_layout(rank, channels=None):
+    """How messages write a channels-first batch: ``(N, 3, H, W)`` or ``(N, C, L)``."""
+    return "(N, " + ", ".join((str(channels) if channels is not None else "C",) + _AXES[rank]) + ")"
+
+
+def check_sample_shape(layer, input_shape, rank):
+    """``input_shape`` (without the batch axis) as a tuple of ints, or a ShapeError naming ``layer``."""
+    shape = tuple(int(s) for s in input_shape)
+    if len(shape) != rank + 1 or min(shape) < 1:
+        raise ShapeError(f"{type(layer).__name__} layer {layer.label} expects input "
+                         f"{sample_layout(rank)} (channels first), got shape (N, "
+                         f"{', '.join(map(str, shape))})")
+    return shape
+
+
+def check_input(layer, x, rank, channels=None):
+    """``x`` as an array shaped (N, C, *spatial) with ``channels`` channels, or a ShapeError."""
+    x = x if isinstance(x, np.ndarray) else np.asarray(x)
+    if x.ndim != rank + 2 or (channels is not None and x.shape[1] != channels) or x.size == 0:
+        raise ShapeError(f"{type(layer).__name__} layer {layer.label} expects input "
+                         f"{sample_layout(rank, channels)}, got shape {x.shape}")
+    return x
