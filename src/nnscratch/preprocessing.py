@@ -1,0 +1,198 @@
+"""Turning a table's columns into what a network trains on: task, class indices, scaled numbers.
+
+Pure functions on the columns of a :class:`~nnscratch.tabular.Table`:
+
+- :func:`infer_task`: classification or regression, from the target column, with the reason;
+- :func:`target_labels`, :func:`fit_classes`, :func:`encode_labels`: class labels of any kind
+  (``"setosa"``, ``7``, ``"yes"``) to indices ``0 .. C-1`` and back, the mapping kept as a list
+  of strings so it can be stored in a model file;
+- :func:`fit_standardization`, :func:`standardize`: the z-score of every feature with the
+  mean and standard deviation of the training rows;
+- :func:`split_indices`: a seeded (and, for classes, stratified) training/validation split.
+"""
+
+import numpy as np
+
+from .errors import ConfigError, DataError
+from .tabular import nonempty_text, numeric_column, quote_list, short
+
+#: A target of whole numbers is read as class labels when it has at most this many values...
+MAX_INFERRED_CLASSES = 20
+#: ... and at most one distinct value per this many rows.
+MIN_ROWS_PER_INFERRED_CLASS = 2
+
+
+# ---------------------------------------------------------------------------------------------
+# Task
+# ---------------------------------------------------------------------------------------------
+
+def _parse_floats(text):
+    """Text cells as float64, or None when some cell is not a number."""
+    try:
+        return text.astype(np.float64)
+    except ValueError:
+        return None
+
+
+def infer_task(table, target):
+    """``("classify" | "regress", reason)`` for predicting column ``target``.
+
+    Text that is not all numbers means classes. Numbers mean classes only when they are whole
+    and few: at most :data:`MAX_INFERRED_CLASSES` distinct values, and at most one per
+    :data:`MIN_ROWS_PER_INFERRED_CLASS` rows (so ``0/1`` or grades ``3..8`` are classes, and a
+    price or a count with hundreds of values is a quantity). ``reason`` says which rule applied.
+    """
+    column = table.require(target, "target column")
+    if column.dtype.kind == "U":
+        text = nonempty_text(table, target)
+        values = _parse_floats(text)
+        if values is None:
+            example = next(cell for cell in text if _parse_floats(np.array([cell])) is None)
+            return "classify", f"the target {target!r} holds text (e.g. {short(str(example))})"
+    values = numeric_column(table, target)
+    distinct = np.unique(values)
+    if not np.all(distinct == np.round(distinct)):
+        example = distinct[np.argmax(distinct != np.round(distinct))]
+        return "regress", f"the target {target!r} holds numbers that are not whole (e.g. {example:g})"
+    few = (len(distinct) <= MAX_INFERRED_CLASSES
+           and len(distinct) * MIN_ROWS_PER_INFERRED_CLASS <= len(values))
+    if few:
+        return "classify", (f"the target {target!r} holds {len(distinct)} distinct whole numbers "
+                            f"in {len(values)} rows")
+    return "regress", (f"the target {target!r} holds {len(distinct)} distinct whole numbers in "
+                       f"{len(values)} rows (classes are inferred for at most "
+                       f"{MAX_INFERRED_CLASSES} values and at most one per "
+                       f"{MIN_ROWS_PER_INFERRED_CLASS} rows)")
+
+
+# ---------------------------------------------------------------------------------------------
+# Class labels
+# ---------------------------------------------------------------------------------------------
+
+def target_labels(table, target):
+    """Column ``target`` as class labels: stripped strings, as written in the file.
+
+    Text cells are kept as text (``"07"`` stays ``"07"``); numbers from an archive become
+    ``str(value)`` (``3``, ``1.5``). Empty cells and non-finite numbers are errors.
+    """
+    column = table.require(target, "target column")
+    if column.dtype.kind == "U":
+        return nonempty_text(table, target)
+    values = numeric_column(table, target)               # rejects NaN and inf, naming the row
+    if column.dtype.kind in "biu":
+        return column.astype(np.int64).astype(str)
+    return np.array([repr(float(v)) for v in values], dtype=str)
+
+
+def fit_classes(labels):
+    """The sorted distinct labels: numerically when all are numbers, else as text.
+
+    Returns a list of strings; its index is the class index the network predicts.
+    """
+    distinct = np.unique(np.asarray(labels, dtype=str))
+    if len(distinct) < 2:
+        raise DataError(f"classification needs at least two classes, the target holds only "
+                        f"{quote_list(distinct)}")
+    numbers = _parse_floats(distinct)
+    if numbers is not None and np.all(np.isfinite(numbers)):
+        order = np.lexsort((distinct, numbers))          # by value; ties ("1", "1.0") by text
+        distinct = distinct[order]
+    return [str(label) for label in distinct]
+
+
+def encode_labels(labels, classes, table=None, target=None):
+    """Class indices (int64) of ``labels`` in ``classes``.
+
+    A label that is not one of ``classes`` is a DataError naming its row (via ``table``).
+    """
+    labels = np.asarray(labels, dtype=str)
+    lookup = {label: index for index, label in enumerate(classes)}
+    distinct, inverse = np.unique(labels, return_inverse=True)
+    codes = np.empty(len(distinct), dtype=np.int64)
+    for k, label in enumerate(distinct):
+        if label not in lookup:
+            row = int(np.argmax(labels == label))
+            where = table.where(row, target) if table is not None else f"row {row}"
+            raise DataError(f"{where}: label {short(str(label))} is not one of the "
+                            f"{len(classes)} classes the model knows ({quote_list(classes)})")
+        codes[k] = lookup[label]
+    return codes[inverse.reshape(-1)]
+
+
+def decode_labels(indices, classes):
+    """The labels (strings) of class indices."""
+    return np.asarray(classes, dtype=str)[np.asarray(indices, dtype=np.int64)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Standardisation
+# ---------------------------------------------------------------------------------------------
+
+def fit_standardization(x):
+    """Per-column mean and standard deviation of ``x`` (N, F), as float64 vectors.
+
+    .. math::
+
+        \\mu_j = \\frac1N \\sum_n x_{nj}, \\qquad
+        \\sigma_j = \\sqrt{\\frac1N \\sum_n (x_{nj} - \\mu_j)^2}
+
+    (the population deviation, NumPy's default ``ddof=0``). A constant column has
+    :math:`\\sigma_j = 0`; it is stored as 1 so that column becomes 0 instead of a division by
+    zero.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or len(x) == 0:
+        raise DataError(f"standardisation needs a non-empty (samples, features) matrix, got shape "
+                        f"{x.shape}")
+    mean = x.mean(axis=0)
+    std = x.std(axis=0)
+    std[std == 0] = 1.0
+    return mean, std
+
+
+def standardize(x, mean, std, dtype=np.float32):
+    """The z-scores :math:`(x_{nj} - \\mu_j) / \\sigma_j`, computed in float64, returned as ``dtype``."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.shape[-1] != len(mean):
+        raise DataError(f"standardisation expects {len(mean)} features, got {x.shape[-1]}")
+    return ((x - np.asarray(mean)) / np.asarray(std)).astype(dtype)
+
+
+def unstandardize(z, mean, std):
+    """The inverse of :func:`standardize`: :math:`z \\sigma + \\mu` in float64."""
+    return np.asarray(z, dtype=np.float64) * np.asarray(std) + np.asarray(mean)
+
+
+# ---------------------------------------------------------------------------------------------
+# Training / validation split
+# ---------------------------------------------------------------------------------------------
+
+def split_indices(n, fraction, seed=None, classes=None):
+    """Row indices ``(train, validation)`` holding out ``fraction`` of ``n`` rows at random.
+
+    With ``classes`` (the class index of each row) the split is stratified: each class gives
+    ``round(fraction * its count)`` rows, so a file sorted by class still validates on every
+    class. Both index arrays are sorted. ``fraction`` 0 gives every row to training.
+    """
+    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) \
+            or not 0 <= fraction < 1:
+        raise ConfigError(f"the validation split must be a fraction in [0, 1), got {fraction!r}")
+    rng = np.random.default_rng(seed)
+    if fraction == 0:
+        return np.arange(n), np.arange(0)
+    if classes is None:
+        held = rng.permutation(n)[:int(round(n * fraction))]
+    else:
+        classes = np.asarray(classes)
+        held = []
+        for label in np.unique(classes):
+            rows = np.flatnonzero(classes == label)
+            held.extend(rng.permutation(rows)[:int(round(len(rows) * fraction))])
+        held = np.array(held, dtype=np.int64)
+    if len(held) == 0 or len(held) == n:
+        raise DataError(f"a validation split of {fraction:g} of {n} rows leaves no "
+                        f"{'validation' if len(held) == 0 else 'training'} row; use more rows or "
+                        "--validation-split 0")
+    mask = np.zeros(n, dtype=bool)
+    mask[held] = True
+    return np.flatnonzero(~mask), np.flatnonzero(mask)

@@ -1,0 +1,338 @@
+"""Tables of samples read from files: CSV with a header, or NumPy ``.npz`` archives.
+
+A :class:`Table` is a list of named columns of equal length, one row per sample. Two readers
+fill it:
+
+- :func:`read_csv`: a comma-separated text file (UTF-8, an optional byte-order mark), parsed
+  with Python's :mod:`csv` module. The first non-blank line is the header naming the columns;
+  every following line is one sample with exactly one cell per column. Blank lines are
+  skipped. Cells stay text until a column is read as numbers (:func:`numeric_column`), so a
+  column of class names (``"setosa"``) is as welcome as a column of measurements.
+- :func:`read_npz`: a ``.npz`` archive (``numpy.savez``), in one of two layouts:
+
+  * **arrays** ``x`` (N, F) of features and, optionally, ``y`` (N,) of targets, plus an optional
+    ``feature_names`` (F,) of strings; without names the features are called ``x0 ... x{F-1}``
+    and the target column is ``y``;
+  * **named columns**: every array is one column, 1-D of length N (or (N, 1)), named by its key.
+
+  Arrays may hold numbers or strings; object arrays are refused (they would need pickle).
+
+Every problem is a :class:`~nnscratch.errors.DataError` whose one-line message says where it
+is: for a CSV file the **line of the file** (the header is line 1, blank lines count too, so
+``line 7`` is what a text editor shows) and the column; for an archive the array and the row
+index (``x[6, 2]``, counting from 0 as NumPy does).
+
+:func:`read_table` chooses the reader by the file's extension (``.npz``, else CSV).
+"""
+
+import csv
+import os
+import zipfile
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import DataError
+
+MAX_SHOWN = 8          # names listed in a message before "... (N in all)"
+
+
+def quote_list(names, limit=MAX_SHOWN):
+    """``'a', 'b', 'c'`` for a message, shortened to ``limit`` names plus a count."""
+    names = list(names)
+    shown = ", ".join(repr(str(n)) for n in names[:limit])
+    return shown if len(names) <= limit else f"{shown}, ... ({len(names)} in all)"
+
+
+def short(value, limit=40):
+    """``repr`` of a cell for a message: one line (newlines escaped), at most ``limit`` chars."""
+    text = repr(value.item() if isinstance(value, np.generic) else value)
+    return text if len(text) <= limit else text[:limit - 4] + "...'"
+
+
+@dataclass
+class Table:
+    """Named columns of equal length: one row per sample.
+
+    Attributes
+    ----------
+    source : str
+        The file it came from, for messages.
+    names : list of str
+        Column names, in file order.
+    columns : dict
+        ``name -> 1-D array``: text (``str`` dtype) from a CSV file; numbers or text from an
+        archive.
+    lines : array of int or None
+        CSV: the file line each row starts on (the header is line 1). None for an archive.
+    origins : dict
+        Archive: ``name -> (array name, column index or None)``, to point into the archive.
+    """
+
+    source: str
+    names: list
+    columns: dict
+    lines: np.ndarray = None
+    origins: dict = field(default_factory=dict)
+
+    def __len__(self):
+        return len(self.columns[self.names[0]]) if self.names else 0
+
+    def where(self, row, name):
+        """Where cell (``row``, ``name``) is, e.g. ``data.csv, line 7, column 'age'``."""
+        if self.lines is not None:
+            return f"{self.source}, line {int(self.lines[row])}, column {name!r}"
+        array, col = self.origins.get(name, (name, None))
+        index = f"{row}" if col is None else f"{row}, {col}"
+        return f"{self.source}, {array}[{index}] (column {name!r})"
+
+    def require(self, name, role="column"):
+        """The column ``name``, or a DataError listing the columns there are."""
+        if name not in self.columns:
+            raise DataError(f"{self.source} has no {role} {name!r}; its columns are: "
+                            f"{quote_list(self.names)}")
+        return self.columns[name]
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading
+# ---------------------------------------------------------------------------------------------
+
+def read_table(path):
+    """A :class:`Table` from a ``.npz`` archive or a CSV file (chosen by the extension)."""
+    path = os.fspath(path)
+    if path.lower().endswith(".npz"):
+        return read_npz(path)
+    return read_csv(path)
+
+
+def _open_error(path, exc):
+    reason = exc.strerror or str(exc)
+    return DataError(f"cannot read data file {path!r}: {reason}")
+
+
+def _looks_numeric(text):
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def read_csv(path):
+    """Read a CSV file with a header line into a :class:`Table` of text columns."""
+    path = os.fspath(path)
+    source = os.path.basename(path) or path
+    try:
+        handle = open(path, newline="", encoding="utf-8-sig")
+    except OSError as exc:
+        raise _open_error(path, exc) from None
+    rows, lines, header, header_line = [], [], None, None
+    with handle:
+        reader = csv.reader(handle, strict=True)
+        last_line = 0
+        try:
+            for record in reader:
+                start, last_line = last_line + 1, reader.line_num
+                if not record:                                   # a blank line
+                    continue
+                if header is None:
+                    header, header_line = [cell.strip() for cell in record], start
+                    _check_names(header, f"{source}, line {start} (the header)")
+                    _check_not_numbers(header, source, start)
+                    continue
+                if len(record) != len(header):
+                    raise DataError(
+                        f"{source}, line {start}: {len(record)} cell(s), but the header "
+                        f"(line {header_line}) names {len(header)} columns")
+                rows.append(record)
+                lines.append(start)
+        except csv.Error as exc:
+            hint = "; is a quote never closed?" if "end of data" in str(exc) else ""
+            raise DataError(f"{source}, line {last_line + 1}: not valid CSV ({exc}{hint})") from None
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{source} is not UTF-8 text ({exc.reason} at byte {exc.start} of a "
+                            f"block near line {last_line + 1})") from None
+        except OSError as exc:
+            raise _open_error(path, exc) from None
+    if header is None:
+        raise DataError(f"{source} is empty: expected a header line naming the columns, then one "
+                        "line per sample")
+    if not rows:
+        raise DataError(f"{source} has a header (line {header_line}) but no data lines")
+    cells = np.array(rows, dtype=str)                 # (N, C); every row has len(header) cells
+    columns = {name: np.char.strip(cells[:, j]) for j, name in enumerate(header)}
+    return Table(source, header, columns, lines=np.array(lines, dtype=np.int64))
+
+
+def _check_names(names, where):
+    """Every column has a name, and no two share one."""
+    for j, name in enumerate(names):
+        if not name:
+            raise DataError(f"{where}: column {j + 1} has no name")
+    seen = set()
+    for name in names:
+        if name in seen:
+            raise DataError(f"{where}: two columns are named {name!r}")
+        seen.add(name)
+
+
+def _check_not_numbers(header, source, line):
+    """A first line of numbers is data, not a header: say so instead of training on it."""
+    if all(_looks_numeric(name) for name in header):
+        raise DataError(f"{source}, line {line}: expected a header naming the columns, got numbers "
+                        f"({short(','.join(header))}); add a first line such as x1,x2,...,target")
+
+
+def read_npz(path):
+    """Read a ``.npz`` archive (arrays ``x``/``y`` or named columns) into a :class:`Table`."""
+    path = os.fspath(path)
+    source = os.path.basename(path) or path
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {key: archive[key] for key in archive.files}
+    except OSError as exc:
+        raise _open_error(path, exc) from None
+    except (ValueError, zipfile.BadZipFile, EOFError) as exc:
+        raise DataError(f"{source} is not a readable .npz archive of numeric or text arrays "
+                        f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+    if not arrays:
+        raise DataError(f"{source} holds no arrays: expected 'x' (and 'y'), or one array per column")
+    for key, array in arrays.items():
+        if array.dtype.kind not in "biufU":
+            raise DataError(f"{source}: array {key!r} has dtype {array.dtype}; expected numbers or "
+                            "text")
+    if "x" in arrays:
+        table = _xy_table(arrays, source)
+    else:
+        table = _column_table(arrays, source)
+    if len(table) == 0:
+        raise DataError(f"{source} holds no rows (its arrays have length 0)")
+    return table
+
+
+def _xy_table(arrays, source):
+    unknown = sorted(set(arrays) - {"x", "y", "feature_names"})
+    if unknown:
+        raise DataError(f"{source} holds 'x' and also {quote_list(unknown)}; an archive has either "
+                        "arrays 'x', 'y' (and 'feature_names') or one array per column")
+    x = arrays["x"]
+    if x.ndim == 1:
+        x = x.reshape(-1, 1)
+    if x.ndim != 2:
+        raise DataError(f"{source}: array 'x' must be (samples, features), got shape {x.shape}")
+    if "feature_names" in arrays:
+        names = [str(n).strip() for n in np.ravel(arrays["feature_names"])]
+        if len(names) != x.shape[1]:
+            raise DataError(f"{source}: 'feature_names' has {len(names)} names for the "
+                            f"{x.shape[1]} columns of 'x'")
+        _check_names(names + ["y"] if "y" in arrays else names, f"{source}: 'feature_names'")
+    else:
+        names = [f"x{j}" for j in range(x.shape[1])]
+    columns = {name: x[:, j] for j, name in enumerate(names)}
+    origins = {name: ("x", j) for j, name in enumerate(names)}
+    if "y" in arrays:
+        y = _as_column(arrays["y"], "y", source)
+        if len(y) != len(x):
+            raise DataError(f"{source}: 'y' has {len(y)} rows but 'x' has {len(x)}")
+        columns["y"], origins["y"] = y, ("y", None)
+        names = names + ["y"]
+    return Table(source, names, columns, origins=origins)
+
+
+def _as_column(array, key, source):
+    if array.ndim == 2 and array.shape[1] == 1:
+        array = array[:, 0]
+    if array.ndim != 1:
+        raise DataError(f"{source}: array {key!r} must be one column (N,), got shape {array.shape}")
+    return array
+
+
+def _column_table(arrays, source):
+    columns = {key: _as_column(array, key, source) for key, array in arrays.items()}
+    names = list(columns)
+    n = len(columns[names[0]])
+    for key in names[1:]:
+        if len(columns[key]) != n:
+            raise DataError(f"{source}: column {key!r} has {len(columns[key])} rows but "
+                            f"{names[0]!r} has {n}")
+    return Table(source, names, columns)
+
+
+# ---------------------------------------------------------------------------------------------
+# Columns as numbers, features as a matrix
+# ---------------------------------------------------------------------------------------------
+
+def _cell_problem(cell):
+    """Why one cell is not a finite number (None if it is one), e.g. ``is empty``."""
+    if isinstance(cell, str) or (isinstance(cell, np.generic) and cell.dtype.kind == "U"):
+        text = str(cell).strip()
+        if not text:
+            return "empty cell, expected a number"
+        try:
+            value = float(text)
+        except ValueError:
+            return f"expected a number, got {short(text)}"
+    else:
+        value = float(cell)
+    if not np.isfinite(value):
+        return f"expected a finite number, got {short(str(cell).strip())}"
+    return None
+
+
+def numeric_column(table, name):
+    """Column ``name`` as float64 numbers, or a DataError naming the first bad cell.
+
+    Text cells are parsed as Python parses floats (``1``, ``-2.5``, ``1e-3``); an empty cell,
+    text that is not a number, NaN and infinity are errors.
+    """
+    column = table.require(name)
+    try:
+        with np.errstate(invalid="ignore", over="ignore"):
+            values = column.astype(np.float64)
+        ok = np.isfinite(values)
+        if ok.all():
+            return values
+        first = int(np.argmin(ok))
+    except ValueError:                           # a cell that is not a number: find the first
+        first = next((i for i, cell in enumerate(column) if _cell_problem(cell) is not None), None)
+        if first is None:                        # NumPy and float() disagree on some spelling
+            raise DataError(f"{table.source}, column {name!r}: not every cell is a number") from None
+    raise DataError(f"{table.where(first, name)}: {_cell_problem(column[first])}")
+
+
+def feature_matrix(table, names, dtype=np.float64):
+    """Columns ``names`` as an (N, F) matrix of ``dtype``; errors name the first bad cell."""
+    x = np.empty((len(table), len(names)), dtype=dtype)
+    for j, name in enumerate(names):
+        x[:, j] = numeric_column(table, name)
+    return x
+
+
+def select_features(table, features, ignore=()):
+    """Check that ``table`` holds exactly the columns ``features`` (in any order) plus ``ignore``.
+
+    Returns the columns' names in the model's order. A missing feature, or a column that is
+    neither a feature nor ignored (such as the target), is a DataError naming them.
+    """
+    missing = [name for name in features if name not in table.columns]
+    extra = [name for name in table.names if name not in features and name not in ignore]
+    present = sum(1 for name in table.names if name not in ignore)
+    counts = f"{table.source} has {present} feature column(s), the model expects {len(features)}"
+    if missing:
+        raise DataError(f"{counts}: it lacks {quote_list(missing)} (its columns are: "
+                        f"{quote_list(table.names)})")
+    if extra:
+        raise DataError(f"{counts}: the model was not trained on {quote_list(extra)} (its "
+                        f"features are: {quote_list(features)})")
+    return list(features)
+
+
+def nonempty_text(table, name):
+    """Column ``name`` as stripped strings, or a DataError naming the first empty cell."""
+    column = table.require(name)
+    text = np.char.strip(column.astype(str))
+    empty = text == ""
+    if empty.any():
+        raise DataError(f"{table.where(int(np.argmax(empty)), name)}: empty cell")
+    return text
