@@ -26,7 +26,7 @@ import numpy as np
 from . import losses as losses_module
 from . import metrics as metrics_module
 from . import optimizers as optimizers_module
-from .callbacks import CallbackList, EpochLogger, History
+from .callbacks import Callback, CallbackList, EpochLogger, History
 from .data import as_numeric_array, batch_slices, check_same_length
 from .errors import ConfigError, DataError, ShapeError, TrainingError
 from .layers.base import ActivatedLayer, Layer
@@ -366,7 +366,10 @@ class Network:
         if seed is not None:
             self.shuffle_rng = np.random.default_rng(seed)
         history = History()
-        cb_list = [history] + list(callbacks or [])
+        # the user's callbacks first, so History and the progress display see what they log
+        if isinstance(callbacks, Callback):
+            callbacks = [callbacks]
+        cb_list = list(callbacks or []) + [history]
         if verbose:
             cb_list.append(self._progress_callback(epochs, verbose, len(x), batch_size))
         cbs = CallbackList(cb_list, self)
@@ -388,6 +391,7 @@ class Network:
         collect_outputs = bool(self.metrics)
         for epoch in range(initial_epoch, initial_epoch + epochs):
             cbs.on_epoch_begin(epoch, {})
+            snapshot = self._snapshot()      # finite weights to fall back on if an update overflows
             order = self.shuffle_rng.permutation(len(x)) if use_permutation else None
             total_loss, outputs, targets = 0.0, [], []
             for batch_index, piece in enumerate(slices):
@@ -398,16 +402,14 @@ class Network:
                 try:
                     loss = self.train_step(xb, yb, wb)
                 except TrainingError:
-                    raise TrainingError(
-                        f"training diverged at epoch {epoch + 1}, batch {batch_index + 1}: the loss "
-                        f"is not finite; the parameters were left as they were before this batch. "
-                        f"Lower the learning rate (now {self.optimizer.current_learning_rate():g}) "
-                        "or scale the data") from None
+                    raise self._diverged(epoch, batch_index, snapshot) from None
                 total_loss += loss * len(xb)
                 if collect_outputs:
                     outputs.append(self.last_output.copy())
                     targets.append(yb)
                 cbs.on_batch_end(batch_index, {"size": len(xb), "loss": loss})
+            if not self._weights_finite():   # the epoch's last update overflowed
+                raise self._diverged(epoch, len(slices) - 1, snapshot, after_update=True)
             logs = {"loss": total_loss / len(x)}
             if collect_outputs:
                 logs.update(self._metric_values(np.concatenate(outputs), np.concatenate(targets)))
@@ -418,6 +420,37 @@ class Network:
             cbs.on_epoch_end(epoch, logs)
             if self.stop_training:
                 break
+
+    def _snapshot(self):
+        """Copies of every parameter and buffer, in layer order."""
+        return [value.copy() for layer in self.layers
+                for store in (layer.params, layer.buffers) for value in store.values()]
+
+    def _weights_finite(self):
+        return all(np.isfinite(value).all() for layer in self.layers
+                   for store in (layer.params, layer.buffers) for value in store.values())
+
+    def _diverged(self, epoch, batch_index, snapshot, after_update=False):
+        """The TrainingError for a non-finite loss or update; restores ``snapshot`` if needed.
+
+        A non-finite loss is caught before the update, so the parameters are still those
+        before the batch; but an update can itself overflow (a huge learning rate), and then
+        the parameters go back to their values at the start of the epoch, never left as NaN.
+        """
+        where = f"epoch {epoch + 1}, batch {batch_index + 1}"
+        if self._weights_finite():
+            state = "the parameters were left as they were before this batch"
+        else:
+            targets = [value for layer in self.layers
+                       for store in (layer.params, layer.buffers) for value in store.values()]
+            for target, saved in zip(targets, snapshot):
+                np.copyto(target, saved)
+            state = (f"an update made the parameters non-finite, so they were restored to their "
+                     f"values at the start of epoch {epoch + 1}")
+        what = "the update after it overflowed" if after_update else "the loss is not finite"
+        return TrainingError(
+            f"training diverged at {where}: {what}; {state}. Lower the learning rate (now "
+            f"{self.optimizer.current_learning_rate():g}) or scale the data")
 
     def _progress_callback(self, epochs, verbose, n_samples, batch_size):
         import sys
