@@ -1,4 +1,8 @@
-"""Figures: loss and metric curves (matplotlib is an optional extra: ``pip install nnscratch[plot]``)."""
+"""Figures: loss and metric curves, confusion matrices.
+
+matplotlib is an optional extra (``pip install 'nnscratch[plot]'``); without it every function
+here raises :class:`~nnscratch.errors.MissingDependencyError` saying so.
+"""
 
 from .errors import require
 
@@ -23,9 +27,13 @@ def plot_history(history, path=None, title=None, log_scale=None, xlabel="epoch")
     ``log_scale`` (default: on for the loss when it spans more than two decades) sets a log
     y-axis on the loss panel. Saves a PNG to ``path`` when given; returns the figure.
     """
-    plt = pyplot()
     logs = _history_dict(history)
     keys = [k for k in logs if not k.startswith("val_") and k != "lr"]
+    if not keys:
+        from .errors import DataError
+        raise DataError("plot_history needs a History with at least one recorded quantity (train "
+                        "with fit first), got none")
+    plt = pyplot()
     keys.sort(key=lambda k: (k != "loss", k))
     fig, axes = plt.subplots(1, len(keys), figsize=(5.2 * len(keys), 3.8), squeeze=False)
     for ax, key in zip(axes[0], keys):
@@ -45,6 +53,58 @@ def plot_history(history, path=None, title=None, log_scale=None, xlabel="epoch")
         ax.legend()
     if title:
         fig.suptitle(title)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+    return fig
+
+
+def plot_confusion_matrix(matrix, class_names=None, path=None, normalize=False, title=None,
+                          cmap="Blues"):
+    """Draw a confusion matrix (rows: true class, columns: predicted) as a heat map.
+
+    ``matrix`` is what :func:`nnscratch.metrics.confusion_matrix` returns. With
+    ``normalize=True`` each row is divided by its total, so the diagonal shows each class's
+    recall; the cells are annotated with counts (or fractions) when there are at most 20
+    classes. Saves a PNG to ``path`` when given; returns the figure.
+    """
+    import numpy as np
+
+    from .errors import DataError, ShapeError
+
+    matrix = np.asarray(matrix)
+    if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1] or matrix.shape[0] == 0:
+        raise ShapeError(f"plot_confusion_matrix expects a square (classes, classes) matrix, got "
+                         f"shape {matrix.shape}")
+    if matrix.dtype.kind not in "biuf" or (matrix < 0).any():
+        raise DataError("plot_confusion_matrix expects non-negative counts")
+    k = matrix.shape[0]
+    names = [str(i) for i in range(k)] if class_names is None else [str(c) for c in class_names]
+    if len(names) != k:
+        raise ShapeError(f"plot_confusion_matrix got {len(names)} class names for {k} classes")
+    shown = matrix.astype(np.float64)
+    if normalize:
+        totals = shown.sum(axis=1, keepdims=True)
+        shown = np.divide(shown, totals, out=np.zeros_like(shown), where=totals > 0)
+    plt = pyplot()
+    size = min(3.0 + 0.45 * k, 12.0)
+    fig, ax = plt.subplots(figsize=(size + 1.0, size))
+    image = ax.imshow(shown, cmap=cmap, vmin=0)
+    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04,
+                 label="share of the true class" if normalize else "samples")
+    ax.set_xticks(range(k), names, rotation=45 if max(map(len, names)) > 3 else 0)
+    ax.set_yticks(range(k), names)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    if k <= 20:
+        high = shown.max() if shown.size else 0
+        for i in range(k):
+            for j in range(k):
+                text = f"{shown[i, j]:.2f}" if normalize else str(int(matrix[i, j]))
+                ax.text(j, i, text, ha="center", va="center", fontsize=8,
+                        color="white" if high and shown[i, j] > 0.6 * high else "black")
+    ax.set_title(title or ("confusion matrix (rows normalized)" if normalize else "confusion matrix"))
     fig.tight_layout()
     if path is not None:
         fig.savefig(path, dpi=110)
