@@ -325,7 +325,8 @@ def get(identifier):
         return Constant(identifier)
     if not isinstance(identifier, dict):
         raise ConfigError("a learning-rate schedule must be a Schedule, a number or a config dict "
-                          f"{{'name': ..., ...}}, got {type(identifier).__name__} ({identifier!r})")
+                          f"{{'name': ..., ...}} with a name among {', '.join(names())}; got "
+                          f"{type(identifier).__name__} ({identifier!r})")
     config = dict(identifier)
     name = config.pop("name", None)
     table = _table()
