@@ -13,8 +13,9 @@ def build_parser():
         description="Neural networks from scratch on NumPy.",
         epilog="Run 'nnscratch COMMAND --help' for the options of a command.")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from . import demo
+    from . import commands as table_commands, demo
     demo.add_parser(commands)
+    table_commands.add_parsers(commands)
     return parser
 
 

@@ -1,0 +1,213 @@
+"""What the table commands share: the training record kept in a model file, preparing a table's
+columns for a trained model, scoring, and writing files only when everything succeeded.
+
+``nnscratch train`` stores its preprocessing in the model file's user metadata (see
+:func:`nnscratch.io.save`) under the key :data:`RECORD_KEY`::
+
+    {"version": 1, "task": "classify" | "regress", "target": "<column>",
+     "features": ["<column>", ...],                      # in the network's input order
+     "feature_mean": [...], "feature_std": [...],        # of the training rows (float64)
+     "classes": ["<label>", ...] | null,                  # class index -> label, as in the file
+     "target_mean": float | null, "target_std": float | null,   # regression targets' scaling
+     "training": {...},                                   # how it was trained (for `info`)
+     "metrics": {"training": {...}, "validation": {...}}} # its final scores
+
+``predict`` and ``evaluate`` read it back to apply the same standardisation and label mapping.
+"""
+
+import argparse
+import os
+
+import numpy as np
+
+from ..errors import ConfigError, DataError, ModelFileError
+from ..preprocessing import decode_labels, encode_labels, standardize, target_labels, unstandardize
+from ..tabular import feature_matrix, numeric_column, select_features
+
+RECORD_KEY = "nnscratch_train"
+RECORD_VERSION = 1
+
+DATA_FORMATS = """\
+data files:
+  CSV   a header line naming the columns, then one line per sample, comma separated
+        (UTF-8). Features must be numbers; the target may be numbers or text. Blank lines
+        are skipped. Errors name the line of the file (the header is line 1).
+  NPZ   numpy.savez archive with arrays x (samples, features) and y (samples,), plus an
+        optional feature_names array (else the features are x0, x1, ...; the target is y);
+        or one 1-D array per column, named by its key."""
+
+
+def formatter():
+    """The help formatter of every command: keeps the epilog's line breaks."""
+    return argparse.RawDescriptionHelpFormatter
+
+
+def add_verbose(parser):
+    parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
+                        help="0 silent training; 1 a progress bar on a terminal, a line every few "
+                             "epochs otherwise; 2 a line per epoch (default: 1)")
+
+
+# ---------------------------------------------------------------------------------------------
+# The model file and its training record
+# ---------------------------------------------------------------------------------------------
+
+def load_model(path, require_record=True):
+    """``(network, record)`` from a model file; ``record`` is None for a file without one."""
+    from .. import io
+    network = io.load(path)
+    record = (getattr(network, "metadata", None) or {}).get(RECORD_KEY)
+    if record is None:
+        if require_record:
+            raise ModelFileError(f"model file {os.fspath(path)!r} holds no training record (the "
+                                 "features, their scaling, the classes): it was not written by "
+                                 "'nnscratch train'")
+        return network, None
+    check_record(record, network, os.fspath(path))
+    return network, record
+
+
+def _fail(path, message):
+    raise ModelFileError(f"model file {path!r}: its training record is inconsistent: {message}")
+
+
+def _is_number_list(values, length):
+    return (isinstance(values, list) and len(values) == length
+            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
+                    for v in values))
+
+
+def check_record(record, network, path):
+    """Check a training record against the network it came with (ModelFileError if it does not fit)."""
+    if not isinstance(record, dict):
+        _fail(path, f"expected an object, got {type(record).__name__}")
+    if record.get("version") != RECORD_VERSION:
+        _fail(path, f"version {record.get('version')!r}, expected {RECORD_VERSION}")
+    task = record.get("task")
+    if task not in ("classify", "regress"):
+        _fail(path, f"task {task!r}, expected 'classify' or 'regress'")
+    if not isinstance(record.get("target"), str):
+        _fail(path, "the target column name is missing")
+    features = record.get("features")
+    if not isinstance(features, list) or not features or not all(isinstance(f, str) for f in features):
+        _fail(path, "the feature names are missing")
+    if network.input_shape != (len(features),):
+        _fail(path, f"{len(features)} feature names for a network taking inputs shaped "
+                    f"{network.input_shape}")
+    for key in ("feature_mean", "feature_std"):
+        if not _is_number_list(record.get(key), len(features)):
+            _fail(path, f"{key} must be {len(features)} finite numbers")
+    if task == "classify":
+        classes = record.get("classes")
+        if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes) \
+                or len(set(classes)) != len(classes):
+            _fail(path, "the class labels must be a list of distinct strings")
+        if network.output_shape != (len(classes),):
+            _fail(path, f"{len(classes)} classes for a network with outputs shaped "
+                        f"{network.output_shape}")
+    else:
+        if not _is_number_list([record.get("target_mean"), record.get("target_std")], 2):
+            _fail(path, "target_mean and target_std must be finite numbers")
+        if network.output_shape != (1,):
+            _fail(path, f"a regression model needs one output, got {network.output_shape}")
+
+
+# ---------------------------------------------------------------------------------------------
+# A table's columns for a trained model
+# ---------------------------------------------------------------------------------------------
+
+def model_inputs(table, record, network, ignore=()):
+    """The standardised (N, F) input of ``network`` from the model's feature columns of ``table``."""
+    names = select_features(table, record["features"], ignore=ignore)
+    x = feature_matrix(table, names)
+    return standardize(x, record["feature_mean"], record["feature_std"], dtype=network.dtype)
+
+
+def model_targets(table, record, target):
+    """``(y_true, y_network)``: the target in its own units / labels, and as the network trains on.
+
+    Classification: class indices for both (the network's loss may want them one-hot; see
+    :func:`network_targets`). Regression: the values, and their z-scores.
+    """
+    if record["task"] == "classify":
+        labels = target_labels(table, target)
+        indices = encode_labels(labels, record["classes"], table, target)
+        return indices, indices
+    values = numeric_column(table, target)
+    scaled = (values - record["target_mean"]) / record["target_std"]
+    return values, scaled.reshape(-1, 1)
+
+
+def network_targets(network, y, num_classes=None):
+    """Class indices one-hot encoded when the network's loss wants one-hot targets."""
+    from ..data import one_hot
+    if num_classes is None or getattr(network.loss, "sparse_labels", False):
+        return y
+    return one_hot(y, num_classes, dtype=network.dtype)
+
+
+def predictions(network, record, x):
+    """``(values_or_labels, probabilities or None)`` for the standardised inputs ``x``."""
+    output = network.predict(x)
+    if record["task"] == "classify":
+        return decode_labels(np.argmax(output, axis=1), record["classes"]), output
+    values = unstandardize(output[:, 0], record["target_mean"], record["target_std"])
+    return values, None
+
+
+# ---------------------------------------------------------------------------------------------
+# Scores
+# ---------------------------------------------------------------------------------------------
+
+def scores(network, record, x, y_true, y_network):
+    """The loss and the task's metrics on one data set, in inference mode.
+
+    Classification: loss, accuracy. Regression: loss (on the standardised target, which is
+    what the network learns), MAE and RMSE in the target's own units, and R2.
+    """
+    from .. import metrics
+    num_classes = len(record["classes"]) if record["task"] == "classify" else None
+    result = {"loss": network.evaluate(x, network_targets(network, y_network, num_classes))["loss"]}
+    output = network.predict(x)
+    if record["task"] == "classify":
+        result["accuracy"] = metrics.accuracy(output, y_true)
+    else:
+        values = unstandardize(output[:, 0], record["target_mean"], record["target_std"])
+        result["mae"] = metrics.mae(values, y_true)
+        result["rmse"] = metrics.rmse(values, y_true)
+        result["r2"] = metrics.r2(values, y_true)
+    return result
+
+
+def format_scores(result):
+    """``loss 0.1234  accuracy 0.9667`` (4 significant digits)."""
+    return "  ".join(f"{key} {value:.4g}" if key != "accuracy" else f"{key} {value:.4f}"
+                     for key, value in result.items())
+
+
+# ---------------------------------------------------------------------------------------------
+# Files
+# ---------------------------------------------------------------------------------------------
+
+def check_writable(path, what):
+    """Refuse, before any work, an output path whose folder does not exist or that is a folder."""
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise ConfigError(f"cannot write the {what} to {path!r}: it is a folder")
+    if not os.path.isdir(folder):
+        raise ConfigError(f"cannot write the {what} to {path!r}: folder {folder!r} does not exist")
+    return path
+
+
+def write_text(path, text, what):
+    """Write ``text`` (UTF-8) to ``path`` atomically: the complete file or nothing."""
+    from ..io_atomic import write_atomic
+    write_atomic(path, [text.encode("utf-8")], what=what)
+
+
+def target_for(table, record, given):
+    """The target column to read: ``given`` or the one the model was trained on."""
+    target = given or record["target"]
+    table.require(target, "target column")
+    return target

@@ -1,0 +1,72 @@
+"""``nnscratch info``: what a model file holds and how it was trained.
+
+Prints the architecture (the layer table with output shapes and parameter counts), the
+parameter totals, and, for a model written by ``nnscratch train``, its training record: task,
+target, features (with their training means and standard deviations), classes, data, network
+options, epochs, optimizer, final metrics and date.
+"""
+
+import os
+
+from . import common
+
+EPILOG = """\
+example:
+  nnscratch info wine.nns"""
+
+
+def add_parser(commands):
+    """Register ``nnscratch info``."""
+    parser = commands.add_parser(
+        "info", help="show a model file's architecture and how it was trained",
+        description=__doc__, epilog=EPILOG, formatter_class=common.formatter())
+    parser.add_argument("model", metavar="MODEL", help="a model file (.nns)")
+    parser.set_defaults(run=run)
+    return parser
+
+
+def describe(network, record, path):
+    """The lines ``info`` prints."""
+    lines = [f"model file: {path} ({os.path.getsize(path)} bytes)", ""]
+    lines.append(network.summary(print_fn=None))
+    trainable = sum(p.size for _, p, _ in network.named_parameters())
+    lines.append(f"parameters: {network.count_params()} ({trainable} trainable), "
+                 f"input shape {network.input_shape}, output shape {network.output_shape}, "
+                 f"epochs trained {network.epochs_trained}")
+    if record is None:
+        lines.append("no training record: this file was not written by 'nnscratch train'")
+        return lines
+    lines.append("")
+    training = record.get("training", {})
+    lines.append(f"task: {record['task']} of {record['target']!r} "
+                 f"({training.get('task_source', 'source unknown')})")
+    lines.append(f"features ({len(record['features'])}, standardised with the training rows' "
+                 "mean and standard deviation):")
+    for name, mean, std in zip(record["features"], record["feature_mean"], record["feature_std"]):
+        lines.append(f"  {name:<30} mean {mean:<12.6g} std {std:.6g}")
+    if record["task"] == "classify":
+        lines.append(f"classes ({len(record['classes'])}): "
+                     + ", ".join(f"{i}={c!r}" for i, c in enumerate(record["classes"])))
+    else:
+        lines.append(f"target scaling: mean {record['target_mean']:.6g}, "
+                     f"std {record['target_std']:.6g}")
+    if training:
+        lines.append(f"trained on: {training.get('data')} ({training.get('rows')} rows: "
+                     f"{training.get('training_rows')} training, "
+                     f"{training.get('validation_rows')} validation, seed {training.get('seed')})")
+        lines.append(f"training: {training.get('epochs')} epochs, batch size "
+                     f"{training.get('batch_size') or 'all rows'}, optimizer "
+                     f"{training.get('optimizer')} (learning rate {training.get('learning_rate')}), "
+                     f"loss {training.get('loss')}, hidden {training.get('hidden')} "
+                     f"{training.get('activation')}")
+        lines.append(f"date: {training.get('date')}")
+    for name, result in (record.get("metrics") or {}).items():
+        lines.append(f"final {name}: {common.format_scores(result)}")
+    return lines
+
+
+def run(args):
+    """Describe a model file from parsed arguments; returns 0."""
+    network, record = common.load_model(args.model, require_record=False)
+    print("\n".join(describe(network, record, args.model)))
+    return 0

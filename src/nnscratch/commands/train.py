@@ -1,0 +1,230 @@
+"""``nnscratch train``: fit a network to a table and save it with its preprocessing.
+
+Steps, in order (nothing is written unless all of them succeed):
+
+1. read the table (CSV or NPZ) and check every cell the run needs;
+2. decide the task: ``--task``, or inferred from the target column (text, or few distinct whole
+   numbers: classify; other numbers: regress) and say why;
+3. classes: the distinct target labels, sorted, become indices 0 .. C-1;
+4. hold out a seeded, class-stratified share of the rows for validation;
+5. standardise every feature with the mean and standard deviation of the training rows (and, for
+   regression, the target too);
+6. train a stack of Dense layers: ``--hidden`` widths with ``--activation``, then a softmax
+   output per class (classify) or one linear output (regress);
+7. print the final loss and metrics on the training and validation rows;
+8. save the model with the training record (features, scaling, classes, how it was trained),
+   then draw the loss curves if ``--plot`` asks for them.
+"""
+
+import datetime
+
+from .. import optimizers
+from ..errors import ConfigError, DataError
+from ..preprocessing import (encode_labels, fit_classes, fit_standardization, infer_task,
+                             split_indices, standardize, target_labels)
+from ..tabular import feature_matrix, numeric_column, quote_list, read_table
+from . import common
+
+DEFAULT_LOSS = {"classify": "sparse_categorical_crossentropy", "regress": "mse"}
+
+EPILOG = f"""\
+examples:
+  nnscratch train wine.csv --target cultivar --hidden 32,16 --epochs 200 --plot curves.png
+  nnscratch train houses.csv --target price --task regress --optimizer sgd --lr 0.01
+  nnscratch train data.npz --out data.nns        (arrays x and y: the target is y)
+
+{common.DATA_FORMATS}
+
+The model file keeps the features' names, means and standard deviations, the class labels and
+how the model was trained; 'nnscratch predict', 'evaluate' and 'info' read them back."""
+
+
+def add_parser(commands):
+    """Register ``nnscratch train``."""
+    parser = commands.add_parser(
+        "train", help="train a network on a CSV/NPZ table and save it",
+        description=__doc__, epilog=EPILOG, formatter_class=common.formatter())
+    parser.add_argument("data", metavar="DATA", help="the training table (.csv or .npz)")
+    parser.add_argument("--target", metavar="COLUMN",
+                        help="the column to predict (required for CSV; default y for an NPZ "
+                             "archive with arrays x and y)")
+    parser.add_argument("--task", choices=("classify", "regress"),
+                        help="classify (labels of any kind) or regress (numbers); inferred from "
+                             "the target column when left out")
+    parser.add_argument("--hidden", default="64,32", metavar="WIDTHS",
+                        help="hidden layer widths, comma separated; '' for none "
+                             "(default: %(default)s)")
+    parser.add_argument("--activation", default="relu",
+                        help="activation of the hidden layers, any of nnscratch.activations.names() "
+                             "(default: %(default)s)")
+    parser.add_argument("--loss",
+                        help="cost function (default: sparse_categorical_crossentropy on a softmax "
+                             "output to classify, mse to regress)")
+    parser.add_argument("--optimizer", default="adam",
+                        help=f"one of: {', '.join(optimizers.names())} (default: %(default)s)")
+    parser.add_argument("--lr", type=float, metavar="RATE",
+                        help="learning rate (default: the optimizer's own, e.g. 0.001 for adam)")
+    parser.add_argument("--epochs", type=int, default=100, help="passes over the training rows "
+                                                                "(default: %(default)s)")
+    parser.add_argument("--batch-size", type=int, default=32, metavar="N",
+                        help="rows per gradient step; 0 for all rows at once (default: %(default)s)")
+    parser.add_argument("--validation-split", type=float, default=0.2, metavar="FRACTION",
+                        help="share of the rows held out to validate, drawn at random (per class "
+                             "when classifying); 0 for none (default: %(default)s)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seeds the split, the initial weights and the shuffling "
+                             "(default: %(default)s)")
+    parser.add_argument("--out", default="model.nns", metavar="MODEL",
+                        help="where to save the model (default: %(default)s)")
+    parser.add_argument("--plot", metavar="FIGURE.png",
+                        help="also draw the training and validation loss curves to this PNG")
+    common.add_verbose(parser)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def parse_hidden(text):
+    """``"64,32"`` -> ``(64, 32)``; ``""`` -> ``()``."""
+    try:
+        widths = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise ConfigError(f"--hidden expects comma-separated positive integers like 64,32, got "
+                          f"{text!r}") from None
+    if any(w <= 0 for w in widths):
+        raise ConfigError(f"--hidden expects positive widths, got {text!r}")
+    return widths
+
+
+def _target_name(table, given):
+    if given is not None:
+        table.require(given, "target column")
+        return given
+    if table.lines is None and "y" in table.columns and table.origins.get("y") == ("y", None):
+        return "y"
+    raise ConfigError(f"--target is required: name the column of {table.source} to predict "
+                      f"(its columns are: {quote_list(table.names)})")
+
+
+def prepare(args):
+    """Read and check the data and options; returns everything ``train`` needs (writes nothing)."""
+    hidden = parse_hidden(args.hidden)
+    if args.batch_size < 0:
+        raise ConfigError(f"--batch-size must be >= 0, got {args.batch_size}")
+    optimizer_args = {} if args.lr is None else {"learning_rate": args.lr}
+    optimizer = optimizers.get(args.optimizer, **optimizer_args)
+    common.check_writable(args.out, "model")
+    if args.plot:
+        from ..plots import pyplot
+        pyplot()                                         # matplotlib missing: fail before training
+        common.check_writable(args.plot, "loss curves")
+
+    table = read_table(args.data)
+    target = _target_name(table, args.target)
+    features = [name for name in table.names if name != target]
+    if not features:
+        raise DataError(f"{table.source} has no feature column besides the target {target!r}")
+    x_raw = feature_matrix(table, features)
+    if args.task is None:
+        task, reason = infer_task(table, target)
+        how = f"inferred: {reason}"
+    else:
+        task, how = args.task, "from --task"
+
+    classes = None
+    if task == "classify":
+        labels = target_labels(table, target)
+        classes = fit_classes(labels)
+        y = encode_labels(labels, classes, table, target)
+    else:
+        y = numeric_column(table, target)
+    train_rows, val_rows = split_indices(len(table), args.validation_split, args.seed,
+                                         y if task == "classify" else None)
+    return dict(table=table, target=target, features=features, x_raw=x_raw, y=y, task=task,
+                how=how, classes=classes, train_rows=train_rows, val_rows=val_rows,
+                hidden=hidden, optimizer=optimizer)
+
+
+def build_network(task, n_features, n_outputs, hidden, activation, loss, optimizer, seed):
+    """Dense layers ``hidden`` with ``activation``, then the task's output layer."""
+    from .. import Dense, Network
+    layers = [Dense(units, activation=activation) for units in hidden]
+    layers.append(Dense(n_outputs, activation="softmax" if task == "classify" else None))
+    return Network(layers, loss=loss, optimizer=optimizer,
+                   metrics=["accuracy"] if task == "classify" else ["r2"], seed=seed,
+                   input_shape=(n_features,))
+
+
+def run(args):
+    """Train from parsed arguments; prints the scores, saves the model; returns 0."""
+    p = prepare(args)
+    table, task, classes = p["table"], p["task"], p["classes"]
+    train_rows, val_rows = p["train_rows"], p["val_rows"]
+    print(f"data: {table.source}, {len(table)} rows, {len(p['features'])} features, "
+          f"target {p['target']!r}")
+    print(f"task: {task} ({p['how']})")
+    if classes is not None:
+        print(f"classes: {len(classes)}: " + ", ".join(f"{c!r}={i}" for i, c in enumerate(classes[:20]))
+              + (", ..." if len(classes) > 20 else ""))
+
+    mean, std = fit_standardization(p["x_raw"][train_rows])
+    x = standardize(p["x_raw"], mean, std)
+    record = {"version": common.RECORD_VERSION, "task": task, "target": p["target"],
+              "features": p["features"], "feature_mean": mean.tolist(),
+              "feature_std": std.tolist(), "classes": classes,
+              "target_mean": None, "target_std": None}
+    if task == "classify":
+        y_true = y_network = p["y"]
+    else:
+        t_mean, t_std = fit_standardization(p["y"][train_rows, None])
+        record["target_mean"], record["target_std"] = float(t_mean[0]), float(t_std[0])
+        y_true = p["y"]
+        y_network = standardize(p["y"][:, None], t_mean, t_std)
+
+    loss = args.loss or DEFAULT_LOSS[task]
+    n_outputs = len(classes) if task == "classify" else 1
+    net = build_network(task, x.shape[1], n_outputs, p["hidden"], args.activation, loss,
+                        p["optimizer"], args.seed)
+    y_fit = common.network_targets(net, y_network, len(classes) if classes else None)
+    widths = "-".join(str(w) for w in (x.shape[1], *p["hidden"], n_outputs))
+    print(f"network: {widths}, {args.activation} hidden, "
+          f"{'softmax' if task == 'classify' else 'linear'} output, loss {net.loss.name}, "
+          f"optimizer {net.optimizer.name} (learning rate {net.optimizer.current_learning_rate():g}), "
+          f"{net.count_params()} parameters")
+    print(f"rows: {len(train_rows)} training, {len(val_rows)} validation "
+          f"({'stratified, ' if task == 'classify' and len(val_rows) else ''}seed {args.seed}); "
+          f"features standardised with the training rows' mean and standard deviation")
+
+    validation = (x[val_rows], y_fit[val_rows]) if len(val_rows) else None
+    history = net.fit(x[train_rows], y_fit[train_rows], epochs=args.epochs,
+                      batch_size=args.batch_size or None, validation_data=validation,
+                      verbose=args.verbose, seed=args.seed)
+
+    final = {"training": common.scores(net, record, x[train_rows], y_true[train_rows],
+                                       y_network[train_rows])}
+    if len(val_rows):
+        final["validation"] = common.scores(net, record, x[val_rows], y_true[val_rows],
+                                            y_network[val_rows])
+    for name, result in final.items():
+        print(f"{name:<10} {common.format_scores(result)}")
+    if task == "regress":
+        print("(loss on the standardised target; mae and rmse in the target's units)")
+
+    record["training"] = {
+        "data": table.source, "rows": len(table), "training_rows": len(train_rows),
+        "validation_rows": len(val_rows), "task_source": p["how"], "hidden": list(p["hidden"]),
+        "activation": args.activation, "loss": net.loss.name, "optimizer": net.optimizer.name,
+        "learning_rate": net.optimizer.current_learning_rate(), "epochs": net.epochs_trained,
+        "batch_size": args.batch_size or None, "validation_split": args.validation_split,
+        "seed": args.seed,
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+    record["metrics"] = final
+    from .. import io
+    io.save(net, args.out, metadata={common.RECORD_KEY: record})
+    print(f"model written to {args.out}")
+    if args.plot:
+        from ..plots import plot_history
+        plot_history(history, args.plot, title=f"{table.source}: {task} {p['target']!r}")
+        print(f"loss curves written to {args.plot}")
+    return 0
+
