@@ -15,7 +15,7 @@ import pytest
 
 import nnscratch as ns
 from nnscratch import optimizers
-from nnscratch.errors import ConfigError
+from nnscratch.errors import ConfigError, ShapeError
 
 STEPS = 10
 
@@ -584,6 +584,12 @@ def test_scratch_is_shared_between_parameters_of_different_shapes():
     run_library(opt, steps=2)
     assert len(opt._scratch) == 1                    # one float64 work buffer, no weight decay
     assert next(iter(opt._scratch.values())).size == W0.size
+
+
+def test_gradient_shaped_unlike_its_parameter_is_a_shape_error():
+    opt = optimizers.Adam()
+    with pytest.raises(ShapeError, match=r"'dense_0.W' is shaped \(3,\), its parameter \(3, 1\)"):
+        opt.step([("dense_0.W", np.zeros((3, 1)), np.zeros(3))])
 
 
 def test_iterations_count_steps_not_parameters():

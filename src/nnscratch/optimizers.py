@@ -49,7 +49,7 @@ import math
 
 import numpy as np
 
-from .errors import ConfigError
+from .errors import ConfigError, ShapeError
 
 
 def _is_number(value):
@@ -101,7 +101,8 @@ class Optimizer:
         if callable(learning_rate):
             self.learning_rate = learning_rate
         else:
-            self.learning_rate = _check_positive(learning_rate, f"{type(self).__name__} learning_rate")
+            self.learning_rate = _check_positive(learning_rate,
+                                                 f"{type(self).__name__} learning_rate")
         self.clipnorm = None if clipnorm is None else _check_positive(clipnorm, "clipnorm")
         self.clipvalue = None if clipvalue is None else _check_positive(clipvalue, "clipvalue")
         self.iterations = 0
@@ -134,6 +135,9 @@ class Optimizer:
         lr = self.current_learning_rate()
         self.iterations += 1
         for name, param, grad in named_parameters:
+            if grad.shape != param.shape:
+                raise ShapeError(f"{type(self).__name__}: the gradient of '{name}' is shaped "
+                                 f"{grad.shape}, its parameter {param.shape}")
             state = self.state.get(name)
             if state is None:
                 state = self.state[name] = self.init_state(param)
@@ -172,7 +176,7 @@ class Optimizer:
 
     @staticmethod
     def _decoupled_decay(param, lr, weight_decay):
-        """:math:`\\theta \\leftarrow \\theta - \\gamma \\lambda \\theta` (AdamW's decay), in place."""
+        """AdamW's decay, in place: :math:`\\theta \\leftarrow (1 - \\gamma \\lambda) \\theta`."""
         if weight_decay:
             param *= param.dtype.type(1.0 - lr * weight_decay)
 
@@ -223,7 +227,8 @@ class SGD(Optimizer):
         g_t &\\leftarrow \\nabla_\\theta f_t(\\theta_{t-1})\\\\
         g_t &\\leftarrow g_t + \\lambda \\theta_{t-1} \\quad \\text{if } \\lambda \\ne 0\\\\
         b_t &= \\mu b_{t-1} + (1 - \\tau) g_t \\quad (b_1 = g_1) \\quad \\text{if } \\mu \\ne 0\\\\
-        g_t &\\leftarrow g_t + \\mu b_t \\text{ if nesterov, else } b_t \\quad \\text{if } \\mu \\ne 0\\\\
+        g_t &\\leftarrow g_t + \\mu b_t \\text{ if nesterov, else } b_t
+              \\quad \\text{if } \\mu \\ne 0\\\\
         \\theta_t &= \\theta_{t-1} - \\gamma g_t
 
     With ``momentum=0`` this is the article's plain gradient descent
@@ -248,23 +253,23 @@ class SGD(Optimizer):
     def update(self, param, grad, state, lr):
         dt = param.dtype.type
         work = self._work(param)
-        g = self._l2_gradient(param, grad, self.weight_decay)          # g <- g + lambda theta
+        g = self._l2_gradient(param, grad, self.weight_decay)    # g <- g + lambda theta
         if self.momentum:
             buf = state.get("momentum_buffer")
             if buf is None:
-                buf = state["momentum_buffer"] = g.copy()                # b_1 = g_1
+                buf = state["momentum_buffer"] = g.copy()        # b_1 = g_1
             else:
-                buf *= dt(self.momentum)                                 # b <- mu b
+                buf *= dt(self.momentum)                         # b <- mu b
                 np.multiply(g, dt(1.0 - self.dampening), out=work)
-                buf += work                                              #      + (1 - tau) g
+                buf += work                                      #      + (1 - tau) g
             if self.nesterov:
                 np.multiply(buf, dt(self.momentum), out=work)
-                work += g                                                # g <- g + mu b
+                work += g                                        # g <- g + mu b
                 g = work
             else:
-                g = buf                                                  # g <- b
+                g = buf                                          # g <- b
         np.multiply(g, dt(lr), out=work)
-        param -= work                                                    # theta <- theta - gamma g
+        param -= work                                            # theta <- theta - gamma g
 
     def _hyperparameters(self):
         return {"momentum": self.momentum, "dampening": self.dampening,
@@ -272,7 +277,7 @@ class SGD(Optimizer):
 
 
 class Adagrad(Optimizer):
-    """Adagrad: per-coordinate steps shrinking with the sum of squared gradients (Duchi et al., 2011).
+    """Adagrad: per-coordinate steps shrinking with the summed squared gradients (Duchi et al.).
 
     As torch.optim.Adagrad documents it, with learning rate :math:`\\gamma`, learning-rate decay
     :math:`\\eta`, weight decay :math:`\\lambda`, initial accumulator value :math:`\\tau` and
@@ -305,15 +310,15 @@ class Adagrad(Optimizer):
     def update(self, param, grad, state, lr):
         dt = param.dtype.type
         work, s = self._work(param), state["sum"]
-        clr = lr / (1.0 + (self.iterations - 1) * self.lr_decay)       # gamma~ = gamma / (1 + (t-1) eta)
-        g = self._l2_gradient(param, grad, self.weight_decay)          # g <- g + lambda theta
+        clr = lr / (1.0 + (self.iterations - 1) * self.lr_decay)  # gamma~ = gamma/(1 + (t-1) eta)
+        g = self._l2_gradient(param, grad, self.weight_decay)    # g <- g + lambda theta
         np.multiply(g, g, out=work)
-        s += work                                                        # s_t = s_{t-1} + g^2
+        s += work                                                # s_t = s_{t-1} + g^2
         np.sqrt(s, out=work)
-        work += dt(self.epsilon)                                         # sqrt(s_t) + eps
-        np.divide(g, work, out=work)                                     # g / (sqrt(s_t) + eps)
+        work += dt(self.epsilon)                                 # sqrt(s_t) + eps
+        np.divide(g, work, out=work)                             # g / (sqrt(s_t) + eps)
         work *= dt(clr)
-        param -= work                                                    # theta <- theta - gamma~ (...)
+        param -= work                                            # theta <- theta - gamma~ (...)
 
     def _hyperparameters(self):
         return {"lr_decay": self.lr_decay, "weight_decay": self.weight_decay,
@@ -322,7 +327,7 @@ class Adagrad(Optimizer):
 
 
 class Adadelta(Optimizer):
-    """Adadelta: steps scaled by the ratio of running RMS of updates and of gradients (Zeiler, 2012).
+    """Adadelta: steps scaled by the ratio of the running RMS of updates and gradients (Zeiler).
 
     As torch.optim.Adadelta documents it, with learning rate :math:`\\gamma` (1.0 recovers the
     paper), decay rate :math:`\\rho` (torch's ``rho``), weight decay :math:`\\lambda` and
@@ -354,17 +359,17 @@ class Adadelta(Optimizer):
         dt = param.dtype.type
         work, delta = self._work(param), self._work(param, slot=2)
         v, u = state["square_avg"], state["acc_delta"]
-        g = self._l2_gradient(param, grad, self.weight_decay)          # g <- g + lambda theta
-        self._ema_square(v, g, self.rho, work)                           # v_t = rho v + (1-rho) g^2
+        g = self._l2_gradient(param, grad, self.weight_decay)    # g <- g + lambda theta
+        self._ema_square(v, g, self.rho, work)                   # v_t = rho v + (1-rho) g^2
         np.add(v, dt(self.epsilon), out=work)
-        np.sqrt(work, out=work)                                          # sqrt(v_t + eps)
+        np.sqrt(work, out=work)                                  # sqrt(v_t + eps)
         np.add(u, dt(self.epsilon), out=delta)
-        np.sqrt(delta, out=delta)                                        # sqrt(u_{t-1} + eps)
+        np.sqrt(delta, out=delta)                                # sqrt(u_{t-1} + eps)
         delta /= work
-        delta *= g                                                       # dx_t = ratio * g
-        self._ema_square(u, delta, self.rho, work)                       # u_t = rho u + (1-rho) dx^2
+        delta *= g                                               # dx_t = ratio * g
+        self._ema_square(u, delta, self.rho, work)               # u_t = rho u + (1-rho) dx^2
         delta *= dt(lr)
-        param -= delta                                                   # theta <- theta - gamma dx_t
+        param -= delta                                           # theta <- theta - gamma dx_t
 
     def _hyperparameters(self):
         return {"rho": self.rho, "epsilon": self.epsilon, "weight_decay": self.weight_decay}
@@ -416,27 +421,27 @@ class RMSprop(Optimizer):
     def update(self, param, grad, state, lr):
         dt = param.dtype.type
         work, v = self._work(param), state["square_avg"]
-        g = self._l2_gradient(param, grad, self.weight_decay)          # g <- g + lambda theta
-        self._ema_square(v, g, self.rho, work)                           # v_t = rho v + (1-rho) g^2
+        g = self._l2_gradient(param, grad, self.weight_decay)    # g <- g + lambda theta
+        self._ema_square(v, g, self.rho, work)                   # v_t = rho v + (1-rho) g^2
         if self.centered:
             g_avg = state["grad_avg"]
-            self._ema(g_avg, g, self.rho, work)                          # gbar_t = rho gbar + (1-rho) g
+            self._ema(g_avg, g, self.rho, work)                  # gbar_t = rho gbar + (1-rho) g
             np.multiply(g_avg, g_avg, out=work)
-            np.subtract(v, work, out=work)                               # v~_t = v_t - gbar_t^2
+            np.subtract(v, work, out=work)                       # v~_t = v_t - gbar_t^2
             np.maximum(work, 0, out=work)
             np.sqrt(work, out=work)
         else:
-            np.sqrt(v, out=work)                                         # sqrt(v~_t), v~_t = v_t
+            np.sqrt(v, out=work)                                 # sqrt(v~_t), v~_t = v_t
         work += dt(self.epsilon)
-        np.divide(g, work, out=work)                                     # g / (sqrt(v~_t) + eps)
+        np.divide(g, work, out=work)                             # g / (sqrt(v~_t) + eps)
         if self.momentum:
             buf = state["momentum_buffer"]
             buf *= dt(self.momentum)
-            buf += work                                                  # b_t = mu b + g / (...)
+            buf += work                                          # b_t = mu b + g / (...)
             np.multiply(buf, dt(lr), out=work)
         else:
             work *= dt(lr)
-        param -= work                                                    # theta <- theta - gamma (...)
+        param -= work                                            # theta <- theta - gamma (...)
 
     def _hyperparameters(self):
         return {"rho": self.rho, "epsilon": self.epsilon, "weight_decay": self.weight_decay,
@@ -495,23 +500,23 @@ class Adam(Optimizer):
         dt, t = param.dtype.type, self.iterations
         work, m, v = self._work(param), state["exp_avg"], state["exp_avg_sq"]
         if self.decoupled_weight_decay:
-            self._decoupled_decay(param, lr, self.weight_decay)        # theta <- theta - gamma lambda theta
+            self._decoupled_decay(param, lr, self.weight_decay)  # theta <- (1 - gamma lambda) theta
             g = grad
         else:
-            g = self._l2_gradient(param, grad, self.weight_decay)      # g <- g + lambda theta
-        self._ema(m, g, self.beta_1, work)                               # m_t = b1 m + (1-b1) g
-        self._ema_square(v, g, self.beta_2, work)                        # v_t = b2 v + (1-b2) g^2
+            g = self._l2_gradient(param, grad, self.weight_decay)  # g <- g + lambda theta
+        self._ema(m, g, self.beta_1, work)                       # m_t = b1 m + (1-b1) g
+        self._ema_square(v, g, self.beta_2, work)                # v_t = b2 v + (1-b2) g^2
         if self.amsgrad:
             v_max = state["max_exp_avg_sq"]
-            np.maximum(v_max, v, out=v_max)                              # v_max_t = max(v_max, v_t)
+            np.maximum(v_max, v, out=v_max)                      # v_max_t = max(v_max, v_t)
             v = v_max
         bias_correction1 = 1.0 - self.beta_1 ** t
         bias_correction2 = 1.0 - self.beta_2 ** t
         np.sqrt(v, out=work)
         work /= dt(math.sqrt(bias_correction2))
-        work += dt(self.epsilon)                                         # sqrt(v^_t) + eps
+        work += dt(self.epsilon)                                 # sqrt(v^_t) + eps
         np.divide(m, work, out=work)
-        work *= dt(lr / bias_correction1)                                # gamma m^_t / (...)
+        work *= dt(lr / bias_correction1)                        # gamma m^_t / (...)
         param -= work
 
     def _hyperparameters(self):
@@ -547,12 +552,12 @@ class AdamW(Adam):
 
     def _hyperparameters(self):
         config = super()._hyperparameters()
-        del config["decoupled_weight_decay"]                             # always True here
+        del config["decoupled_weight_decay"]                     # always True here
         return config
 
 
 class Adamax(Optimizer):
-    """Adamax: Adam with the infinity norm in place of the second moment (Kingma & Ba, 2015, sec. 7).
+    """Adamax: Adam with the infinity norm in place of the second moment (Kingma & Ba, 2015).
 
     As torch.optim.Adamax documents it:
 
@@ -581,14 +586,14 @@ class Adamax(Optimizer):
     def update(self, param, grad, state, lr):
         dt, t = param.dtype.type, self.iterations
         work, m, u = self._work(param), state["exp_avg"], state["exp_inf"]
-        g = self._l2_gradient(param, grad, self.weight_decay)          # g <- g + lambda theta
-        self._ema(m, g, self.beta_1, work)                               # m_t = b1 m + (1-b1) g
+        g = self._l2_gradient(param, grad, self.weight_decay)    # g <- g + lambda theta
+        self._ema(m, g, self.beta_1, work)                       # m_t = b1 m + (1-b1) g
         u *= dt(self.beta_2)
         np.abs(g, out=work)
         work += dt(self.epsilon)
-        np.maximum(u, work, out=u)                                       # u_t = max(b2 u, |g| + eps)
+        np.maximum(u, work, out=u)                               # u_t = max(b2 u, |g| + eps)
         np.divide(m, u, out=work)
-        work *= dt(lr / (1.0 - self.beta_1 ** t))                        # gamma m_t / ((1 - b1^t) u_t)
+        work *= dt(lr / (1.0 - self.beta_1 ** t))                # gamma m_t / ((1 - b1^t) u_t)
         param -= work
 
     def _hyperparameters(self):
@@ -640,26 +645,26 @@ class NAdam(Optimizer):
         work, step = self._work(param), self._work(param, slot=2)
         m, v = state["exp_avg"], state["exp_avg_sq"]
         if self.decoupled_weight_decay:
-            self._decoupled_decay(param, lr, self.weight_decay)        # theta <- theta - gamma lambda theta
+            self._decoupled_decay(param, lr, self.weight_decay)  # theta <- (1 - gamma lambda) theta
             g = grad
         else:
-            g = self._l2_gradient(param, grad, self.weight_decay)      # g <- g + lambda theta
+            g = self._l2_gradient(param, grad, self.weight_decay)  # g <- g + lambda theta
         mu = self.beta_1 * (1.0 - 0.5 * 0.96 ** (t * self.momentum_decay))
         mu_next = self.beta_1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * self.momentum_decay))
-        state["mu_product"] *= mu                                        # prod_{i<=t} mu_i
+        state["mu_product"] *= mu                                # prod_{i<=t} mu_i
         mu_product = float(state["mu_product"])
-        mu_product_next = mu_product * mu_next                           # prod_{i<=t+1} mu_i
-        self._ema(m, g, self.beta_1, work)                               # m_t = b1 m + (1-b1) g
-        self._ema_square(v, g, self.beta_2, work)                        # v_t = b2 v + (1-b2) g^2
+        mu_product_next = mu_product * mu_next                   # prod_{i<=t+1} mu_i
+        self._ema(m, g, self.beta_1, work)                       # m_t = b1 m + (1-b1) g
+        self._ema_square(v, g, self.beta_2, work)                # v_t = b2 v + (1-b2) g^2
         np.sqrt(v, out=work)
         work /= dt(math.sqrt(1.0 - self.beta_2 ** t))
-        work += dt(self.epsilon)                                         # sqrt(v^_t) + eps
+        work += dt(self.epsilon)                                 # sqrt(v^_t) + eps
         np.divide(g, work, out=step)
         step *= dt(lr * (1.0 - mu) / (1.0 - mu_product))
-        param -= step                                                    # gradient part of m^_t
+        param -= step                                            # gradient part of m^_t
         np.divide(m, work, out=step)
         step *= dt(lr * mu_next / (1.0 - mu_product_next))
-        param -= step                                                    # momentum part of m^_t
+        param -= step                                            # momentum part of m^_t
 
     def _hyperparameters(self):
         return {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,
@@ -720,19 +725,19 @@ class RAdam(Optimizer):
         dt, t = param.dtype.type, self.iterations
         work, m, v = self._work(param), state["exp_avg"], state["exp_avg_sq"]
         if self.decoupled_weight_decay:
-            self._decoupled_decay(param, lr, self.weight_decay)        # theta <- theta - gamma lambda theta
+            self._decoupled_decay(param, lr, self.weight_decay)  # theta <- (1 - gamma lambda) theta
             g = grad
         else:
-            g = self._l2_gradient(param, grad, self.weight_decay)      # g <- g + lambda theta
-        self._ema(m, g, self.beta_1, work)                               # m_t = b1 m + (1-b1) g
-        self._ema_square(v, g, self.beta_2, work)                        # v_t = b2 v + (1-b2) g^2
+            g = self._l2_gradient(param, grad, self.weight_decay)  # g <- g + lambda theta
+        self._ema(m, g, self.beta_1, work)                       # m_t = b1 m + (1-b1) g
+        self._ema_square(v, g, self.beta_2, work)                # v_t = b2 v + (1-b2) g^2
         bias_correction1 = 1.0 - self.beta_1 ** t
         r_t = self.rectification(t)
         if r_t is None:
-            np.multiply(m, dt(lr / bias_correction1), out=work)          # gamma m^_t
+            np.multiply(m, dt(lr / bias_correction1), out=work)  # gamma m^_t
         else:
             np.sqrt(v, out=work)
-            work += dt(self.epsilon)                                     # sqrt(v_t) + eps
+            work += dt(self.epsilon)                             # sqrt(v_t) + eps
             np.divide(m, work, out=work)
             bias_correction2 = 1.0 - self.beta_2 ** t
             work *= dt(lr * r_t * math.sqrt(bias_correction2) / bias_correction1)  # gamma m^ r l
@@ -779,12 +784,12 @@ class Lion(Optimizer):
         work, c, m = self._work(param), self._work(param, slot=2), state["exp_avg"]
         np.multiply(m, dt(self.beta_1), out=c)
         np.multiply(grad, dt(1.0 - self.beta_1), out=work)
-        c += work                                                        # c_t = b1 m + (1-b1) g
-        self._decoupled_decay(param, lr, self.weight_decay)            # theta <- theta - gamma lambda theta
+        c += work                                                # c_t = b1 m + (1-b1) g
+        self._decoupled_decay(param, lr, self.weight_decay)      # theta <- (1 - gamma lambda) theta
         np.sign(c, out=c)
         c *= dt(lr)
-        param -= c                                                       # theta <- theta - gamma sign(c_t)
-        self._ema(m, grad, self.beta_2, work)                            # m_t = b2 m + (1-b2) g
+        param -= c                                               # theta <- theta - gamma sign(c_t)
+        self._ema(m, grad, self.beta_2, work)                    # m_t = b2 m + (1-b2) g
 
     def _hyperparameters(self):
         return {"beta_1": self.beta_1, "beta_2": self.beta_2, "weight_decay": self.weight_decay}

@@ -64,7 +64,7 @@ class Schedule:
         raise NotImplementedError
 
     def get_config(self):
-        """A JSON-safe dict (with ``"name"``) that ``schedules.get`` turns back into this schedule."""
+        """A JSON-safe dict (with ``"name"``) from which ``schedules.get`` rebuilds this schedule."""
         return {"name": self.name, **self._arguments()}
 
     def _arguments(self):
@@ -101,7 +101,8 @@ class StepDecay(Schedule):
     name = "step_decay"
 
     def __init__(self, initial_learning_rate, step_size, gamma=0.1):
-        self.initial_learning_rate = _number(initial_learning_rate, "StepDecay initial_learning_rate")
+        self.initial_learning_rate = _number(initial_learning_rate,
+                                             "StepDecay initial_learning_rate")
         self.step_size = _count(step_size, "StepDecay step_size")
         self.gamma = _number(gamma, "StepDecay gamma")
 
@@ -133,7 +134,8 @@ class MultiStepDecay(Schedule):
                               f"got {milestones!r}")
         self.milestones = [_count(m, "MultiStepDecay milestone", minimum=0) for m in milestones]
         if any(b <= a for a, b in zip(self.milestones, self.milestones[1:])):
-            raise ConfigError(f"MultiStepDecay milestones must increase strictly, got {self.milestones}")
+            raise ConfigError("MultiStepDecay milestones must increase strictly, got "
+                              f"{self.milestones}")
         self.gamma = _number(gamma, "MultiStepDecay gamma")
 
     def rate(self, step):
@@ -175,7 +177,7 @@ class ExponentialDecay(Schedule):
 
 
 class CosineDecay(Schedule):
-    """Linear warm-up to ``initial_learning_rate``, then a half cosine down to ``min_learning_rate``.
+    """A linear warm-up to ``initial_learning_rate``, then a half cosine to ``min_learning_rate``.
 
     With peak rate :math:`\\eta_0`, floor :math:`\\eta_{min}`, :math:`W` warm-up steps and
     :math:`T` total steps (warm-up included):
@@ -271,8 +273,9 @@ class OneCycle(Schedule):
         final = initial / self.final_div_factor
         up_end = self.pct_start * self.total_steps - 1
         if self.three_phase:
+            down_end = 2 * self.pct_start * self.total_steps - 2
             self.phases = [(up_end, initial, self.max_learning_rate),
-                           (2 * self.pct_start * self.total_steps - 2, self.max_learning_rate, initial),
+                           (down_end, self.max_learning_rate, initial),
                            (self.total_steps - 1, initial, final)]
         else:
             self.phases = [(up_end, initial, self.max_learning_rate),
