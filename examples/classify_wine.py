@@ -116,12 +116,14 @@ def plot_confusion(matrix, classes, path, title):
 
 
 def parse_args(argv):
+    """The example's options (``--help`` lists them)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", choices=sorted(DATASETS), default="wine",
                         help="the scikit-learn table to classify (default: wine)")
     parser.add_argument("--epochs", type=int, default=60, help="training epochs (default: 60)")
     parser.add_argument("--hidden", default="32,16", help="hidden widths (default: 32,16)")
-    parser.add_argument("--lr", type=float, default=0.003, help="Adam learning rate (default: 0.003)")
+    parser.add_argument("--lr", type=float, default=0.003,
+                        help="Adam learning rate (default: 0.003)")
     parser.add_argument("--seed", type=int, default=0, help="seeds the split and the network")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help="folder for the CSV files, the model and the figures")

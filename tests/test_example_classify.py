@@ -62,8 +62,8 @@ def test_wine_through_the_command_line(tmp_path, capsys):
 def write_bunch(path, bunch, target, labels=None):
     """A scikit-learn table as CSV with its own column names."""
     values = bunch.target if labels is None else np.asarray(labels)[bunch.target]
-    example.write_csv(path, list(bunch.feature_names) + [target],
-                      [[repr(float(v)) for v in row] + [str(t)] for row, t in zip(bunch.data, values)])
+    rows = [[repr(float(v)) for v in row] + [str(t)] for row, t in zip(bunch.data, values)]
+    example.write_csv(path, list(bunch.feature_names) + [target], rows)
     return path
 
 

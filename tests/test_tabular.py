@@ -1,4 +1,4 @@
-"""nnscratch.tabular (reading CSV/NPZ tables) and nnscratch.preprocessing (task, labels, scaling)."""
+"""nnscratch.tabular (reading CSV/NPZ tables), nnscratch.preprocessing (task, labels, scaling)."""
 
 import numpy as np
 import pytest
@@ -118,7 +118,8 @@ def test_select_features_any_order_ignoring_the_target(tmp_path):
 
 def test_require_lists_the_columns(tmp_path):
     table = tabular.read_csv(write(tmp_path / "t.csv", "a,b\n1,2\n"))
-    with pytest.raises(DataError, match="t.csv has no target column 'y'; its columns are: 'a', 'b'"):
+    with pytest.raises(DataError, match="t.csv has no target column 'y'; its columns are: "
+                                        "'a', 'b'"):
         table.require("y", "target column")
 
 

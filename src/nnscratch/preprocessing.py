@@ -53,7 +53,8 @@ def infer_task(table, target):
     distinct = np.unique(values)
     if not np.all(distinct == np.round(distinct)):
         example = distinct[np.argmax(distinct != np.round(distinct))]
-        return "regress", f"the target {target!r} holds numbers that are not whole (e.g. {example:g})"
+        return "regress", (f"the target {target!r} holds numbers that are not whole "
+                           f"(e.g. {example:g})")
     few = (len(distinct) <= MAX_INFERRED_CLASSES
            and len(distinct) * MIN_ROWS_PER_INFERRED_CLASS <= len(values))
     if few:
@@ -151,7 +152,7 @@ def fit_standardization(x):
 
 
 def standardize(x, mean, std, dtype=np.float32):
-    """The z-scores :math:`(x_{nj} - \\mu_j) / \\sigma_j`, computed in float64, returned as ``dtype``."""
+    """The z-scores :math:`(x_{nj} - \\mu_j) / \\sigma_j`, computed in float64, as ``dtype``."""
     x = np.asarray(x, dtype=np.float64)
     if x.shape[-1] != len(mean):
         raise DataError(f"standardisation expects {len(mean)} features, got {x.shape[-1]}")

@@ -149,7 +149,8 @@ def read_csv(path):
                 lines.append(start)
         except csv.Error as exc:
             hint = "; is a quote never closed?" if "end of data" in str(exc) else ""
-            raise DataError(f"{source}, line {last_line + 1}: not valid CSV ({exc}{hint})") from None
+            raise DataError(f"{source}, line {last_line + 1}: not valid CSV ({exc}{hint})") \
+                from None
         except UnicodeDecodeError as exc:
             raise DataError(f"{source} is not UTF-8 text ({exc.reason} at byte {exc.start} of a "
                             f"block near line {last_line + 1})") from None
@@ -194,10 +195,12 @@ def read_npz(path):
     except OSError as exc:
         raise _open_error(path, exc) from None
     except (ValueError, zipfile.BadZipFile, EOFError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise DataError(f"{source} is not a readable .npz archive of numeric or text arrays "
-                        f"({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+                        f"({reason})") from None
     if not arrays:
-        raise DataError(f"{source} holds no arrays: expected 'x' (and 'y'), or one array per column")
+        raise DataError(f"{source} holds no arrays: expected 'x' (and 'y'), or one array per "
+                        "column")
     for key, array in arrays.items():
         if array.dtype.kind not in "biufU":
             raise DataError(f"{source}: array {key!r} has dtype {array.dtype}; expected numbers or "
@@ -297,7 +300,8 @@ def numeric_column(table, name):
     except ValueError:                           # a cell that is not a number: find the first
         first = next((i for i, cell in enumerate(column) if _cell_problem(cell) is not None), None)
         if first is None:                        # NumPy and float() disagree on some spelling
-            raise DataError(f"{table.source}, column {name!r}: not every cell is a number") from None
+            raise DataError(f"{table.source}, column {name!r}: not every cell is a number") \
+                from None
     raise DataError(f"{table.where(first, name)}: {_cell_problem(column[first])}")
 
 

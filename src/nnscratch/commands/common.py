@@ -20,7 +20,7 @@ import os
 
 import numpy as np
 
-from ..errors import ConfigError, DataError, ModelFileError
+from ..errors import ConfigError, ModelFileError
 from ..preprocessing import decode_labels, encode_labels, standardize, target_labels, unstandardize
 from ..tabular import feature_matrix, numeric_column, select_features
 
@@ -43,6 +43,7 @@ def formatter():
 
 
 def add_verbose(parser):
+    """The ``--verbose`` option of commands that train."""
     parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
                         help="0 silent training; 1 a progress bar on a terminal, a line every few "
                              "epochs otherwise; 2 a line per epoch (default: 1)")
@@ -78,7 +79,7 @@ def _is_number_list(values, length):
 
 
 def check_record(record, network, path):
-    """Check a training record against the network it came with (ModelFileError if it does not fit)."""
+    """Check a training record against the network it came with (ModelFileError if not)."""
     if not isinstance(record, dict):
         _fail(path, f"expected an object, got {type(record).__name__}")
     if record.get("version") != RECORD_VERSION:
@@ -89,7 +90,8 @@ def check_record(record, network, path):
     if not isinstance(record.get("target"), str):
         _fail(path, "the target column name is missing")
     features = record.get("features")
-    if not isinstance(features, list) or not features or not all(isinstance(f, str) for f in features):
+    if not isinstance(features, list) or not features \
+            or not all(isinstance(f, str) for f in features):
         _fail(path, "the feature names are missing")
     if network.input_shape != (len(features),):
         _fail(path, f"{len(features)} feature names for a network taking inputs shaped "
@@ -117,7 +119,7 @@ def check_record(record, network, path):
 # ---------------------------------------------------------------------------------------------
 
 def model_inputs(table, record, network, ignore=()):
-    """The standardised (N, F) input of ``network`` from the model's feature columns of ``table``."""
+    """The standardised (N, F) input of ``network`` from the feature columns of ``table``."""
     names = select_features(table, record["features"], ignore=ignore)
     x = feature_matrix(table, names)
     return standardize(x, record["feature_mean"], record["feature_std"], dtype=network.dtype)

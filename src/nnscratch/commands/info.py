@@ -56,7 +56,8 @@ def describe(network, record, path):
                      f"{training.get('validation_rows')} validation, seed {training.get('seed')})")
         lines.append(f"training: {training.get('epochs')} epochs, batch size "
                      f"{training.get('batch_size') or 'all rows'}, optimizer "
-                     f"{training.get('optimizer')} (learning rate {training.get('learning_rate')}), "
+                     f"{training.get('optimizer')} "
+                     f"(learning rate {training.get('learning_rate')}), "
                      f"loss {training.get('loss')}, hidden {training.get('hidden')} "
                      f"{training.get('activation')}")
         lines.append(f"date: {training.get('date')}")

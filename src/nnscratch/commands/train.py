@@ -55,8 +55,8 @@ def add_parser(commands):
                         help="hidden layer widths, comma separated; '' for none "
                              "(default: %(default)s)")
     parser.add_argument("--activation", default="relu",
-                        help="activation of the hidden layers, any of nnscratch.activations.names() "
-                             "(default: %(default)s)")
+                        help="activation of the hidden layers, any of "
+                             "nnscratch.activations.names() (default: %(default)s)")
     parser.add_argument("--loss",
                         help="cost function (default: sparse_categorical_crossentropy on a softmax "
                              "output to classify, mse to regress)")
@@ -67,7 +67,8 @@ def add_parser(commands):
     parser.add_argument("--epochs", type=int, default=100, help="passes over the training rows "
                                                                 "(default: %(default)s)")
     parser.add_argument("--batch-size", type=int, default=32, metavar="N",
-                        help="rows per gradient step; 0 for all rows at once (default: %(default)s)")
+                        help="rows per gradient step; 0 for all rows at once "
+                             "(default: %(default)s)")
     parser.add_argument("--validation-split", type=float, default=0.2, metavar="FRACTION",
                         help="share of the rows held out to validate, drawn at random (per class "
                              "when classifying); 0 for none (default: %(default)s)")
@@ -163,8 +164,8 @@ def run(args):
           f"target {p['target']!r}")
     print(f"task: {task} ({p['how']})")
     if classes is not None:
-        print(f"classes: {len(classes)}: " + ", ".join(f"{c!r}={i}" for i, c in enumerate(classes[:20]))
-              + (", ..." if len(classes) > 20 else ""))
+        mapping = ", ".join(f"{c!r}={i}" for i, c in enumerate(classes[:20]))
+        print(f"classes: {len(classes)}: {mapping}" + (", ..." if len(classes) > 20 else ""))
 
     mean, std = fit_standardization(p["x_raw"][train_rows])
     x = standardize(p["x_raw"], mean, std)
@@ -188,7 +189,8 @@ def run(args):
     widths = "-".join(str(w) for w in (x.shape[1], *p["hidden"], n_outputs))
     print(f"network: {widths}, {args.activation} hidden, "
           f"{'softmax' if task == 'classify' else 'linear'} output, loss {net.loss.name}, "
-          f"optimizer {net.optimizer.name} (learning rate {net.optimizer.current_learning_rate():g}), "
+          f"optimizer {net.optimizer.name} "
+          f"(learning rate {net.optimizer.current_learning_rate():g}), "
           f"{net.count_params()} parameters")
     print(f"rows: {len(train_rows)} training, {len(val_rows)} validation "
           f"({'stratified, ' if task == 'classify' and len(val_rows) else ''}seed {args.seed}); "
