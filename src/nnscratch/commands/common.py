@@ -42,6 +42,11 @@ def formatter():
     return argparse.RawDescriptionHelpFormatter
 
 
+def plain(docstring):
+    """A module docstring as help text: without the reStructuredText double backquotes."""
+    return docstring.replace("``", "")
+
+
 def add_verbose(parser):
     """The ``--verbose`` option of commands that train."""
     parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,

@@ -25,7 +25,7 @@ def add_parser(commands):
     """Register ``nnscratch evaluate``."""
     parser = commands.add_parser(
         "evaluate", help="loss and metrics of a trained model on a labelled CSV/NPZ table",
-        description=__doc__, epilog=EPILOG, formatter_class=common.formatter())
+        description=common.plain(__doc__), epilog=EPILOG, formatter_class=common.formatter())
     parser.add_argument("model", metavar="MODEL", help="a model file written by 'nnscratch train'")
     parser.add_argument("data", metavar="DATA", help="the labelled table (.csv or .npz)")
     parser.add_argument("--target", metavar="COLUMN",

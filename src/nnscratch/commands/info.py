@@ -19,7 +19,7 @@ def add_parser(commands):
     """Register ``nnscratch info``."""
     parser = commands.add_parser(
         "info", help="show a model file's architecture and how it was trained",
-        description=__doc__, epilog=EPILOG, formatter_class=common.formatter())
+        description=common.plain(__doc__), epilog=EPILOG, formatter_class=common.formatter())
     parser.add_argument("model", metavar="MODEL", help="a model file (.nns)")
     parser.set_defaults(run=run)
     return parser

@@ -2,7 +2,8 @@
 
 Steps, in order (nothing is written unless all of them succeed):
 
-1. read the table (CSV or NPZ) and check every cell the run needs;
+1. read the table (CSV or NPZ) and check every cell the run needs; every column but the
+   target is a feature and must hold numbers;
 2. decide the task: ``--task``, or inferred from the target column (text, or few distinct whole
    numbers: classify; other numbers: regress) and say why;
 3. classes: the distinct target labels, sorted, become indices 0 .. C-1;
@@ -43,7 +44,7 @@ def add_parser(commands):
     """Register ``nnscratch train``."""
     parser = commands.add_parser(
         "train", help="train a network on a CSV/NPZ table and save it",
-        description=__doc__, epilog=EPILOG, formatter_class=common.formatter())
+        description=common.plain(__doc__), epilog=EPILOG, formatter_class=common.formatter())
     parser.add_argument("data", metavar="DATA", help="the training table (.csv or .npz)")
     parser.add_argument("--target", metavar="COLUMN",
                         help="the column to predict (required for CSV; default y for an NPZ "
