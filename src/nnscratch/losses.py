@@ -183,6 +183,14 @@ class Loss:
         with np.errstate(under="ignore"):
             return self._scale(self.per_sample_gradient(y_pred, y_true), sample_weight)
 
+    def value_and_gradient(self, y_pred, y_true, sample_weight=None):
+        """``(value(...), gradient(...))`` in one call: what a training step needs.
+
+        Subclasses whose value and gradient share work (a difference, a softmax) override it.
+        """
+        return (self.value(y_pred, y_true, sample_weight),
+                self.gradient(y_pred, y_true, sample_weight))
+
     def __call__(self, y_pred, y_true, sample_weight=None):
         return self.value(y_pred, y_true, sample_weight)
 
@@ -250,6 +258,10 @@ class Loss:
         Non-float predictions become float64; the target is cast to the prediction's dtype
         (integer class labels for sparse losses, see :meth:`_class_labels`).
         """
+        if (not self.sparse_labels and type(y_pred) is np.ndarray and type(y_true) is np.ndarray
+                and y_pred.dtype.kind == "f" and y_true.dtype == y_pred.dtype
+                and y_true.shape == y_pred.shape and y_pred.ndim and len(y_pred)):
+            return y_pred, y_true          # a network's output and prepared target: all checked
         p = np.asarray(y_pred)
         if p.dtype.kind not in "biuf":
             raise DataError(f"{self.name} expects numeric y_pred, got dtype {p.dtype}")
@@ -361,6 +373,20 @@ class SumSquaredError(Loss):
     def per_sample_gradient(self, y_pred, y_true):
         p, y = self._prepare(y_pred, y_true)
         return 2.0 * (p - y)
+
+    def value_and_gradient(self, y_pred, y_true, sample_weight=None):
+        r"""Both from one difference ``d = p - y``: :math:`L = d \cdot d` and :math:`2 d`.
+
+        No operation here can underflow into a warning (the dot product reports none), so this
+        runs without the floating-point error scope of the general method.
+        """
+        if sample_weight is not None:
+            return super().value_and_gradient(y_pred, y_true, sample_weight)
+        p, y = self._prepare(y_pred, y_true)
+        d = p - y                                   # d = p - y
+        value = float(np.vdot(d, d))                # L = sum of d^2
+        d *= 2.0                                    # dL/dp = 2 d
+        return value, d
 
 
 class MeanSquaredError(Loss):

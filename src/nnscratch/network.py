@@ -219,15 +219,19 @@ class Network:
         """
         output = self.forward(x, training=training)
         self.last_output = output
-        if self._logit_loss is not None:
-            last = self.layers[-1]
-            z = last.last_z
-            loss = self._logit_loss.value(z, y, sample_weight)
-            grad_z = self._logit_loss.gradient(z, y, sample_weight)       # dL/dz = (p - y) / N
-            grad_x = self._backward_through(self.layers[:-1], last.backward_from_z(grad_z))
-        else:
-            loss = self.loss.value(output, y, sample_weight)
-            grad_x = self.backward(self.loss.gradient(output, y, sample_weight))
+        first = self.layers[0]
+        first.input_grad_needed = return_input_grad       # else the first layer may skip dL/dx
+        try:
+            if self._logit_loss is not None:
+                last = self.layers[-1]
+                loss, grad_z = self._logit_loss.value_and_gradient(last.last_z, y, sample_weight)
+                grad_x = self._backward_through(self.layers[:-1],
+                                                last.backward_from_z(grad_z))  # dL/dz = (p - y) / N
+            else:
+                loss, grad = self.loss.value_and_gradient(output, y, sample_weight)
+                grad_x = self.backward(grad)
+        finally:
+            first.input_grad_needed = True
         loss = float(loss)
         for layer in self.layers:
             if layer.regularizers:

@@ -24,7 +24,13 @@ class Layer:
 
     Subclasses implement ``build``, ``forward``, ``backward``, ``compute_output_shape`` and
     ``get_config`` (the keyword arguments that recreate the layer).
+
+    ``input_grad_needed``: a Network clears it on its first layer while it trains, since
+    nothing uses the gradient with respect to the data; a layer may then skip computing it
+    (its ``backward`` returns None). Layers that ignore the flag stay correct, only slower.
     """
+
+    input_grad_needed = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

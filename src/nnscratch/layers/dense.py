@@ -77,11 +77,15 @@ class Dense(ActivatedLayer):
 
     def backward_from_z(self, grad_z):
         x = self._x
-        x2 = x.reshape(-1, x.shape[-1])
-        g2 = grad_z.reshape(-1, grad_z.shape[-1])
+        if x.ndim == 2:
+            x2, g2 = x, grad_z
+        else:                                       # (N, ..., inputs): N*... rows
+            x2, g2 = x.reshape(-1, x.shape[-1]), grad_z.reshape(-1, grad_z.shape[-1])
         np.matmul(x2.T, g2, out=self.grads["W"])    # dW = X^T dZ
         if self.use_bias:
-            np.sum(g2, axis=0, out=self.grads["b"])  # db = sum over samples of dZ
+            np.add.reduce(g2, axis=0, out=self.grads["b"])   # db = sum over samples of dZ
+        if not self.input_grad_needed:              # the network's first layer: dX is unused
+            return None
         return grad_z @ self.params["W"].T          # dX = dZ W^T
 
     def get_config(self):
