@@ -80,7 +80,7 @@ def test_conv2d_matches_the_loop_reference(kernel, stride, padding, dilation, rn
     W, b = layer.params["W"], layer.params["b"]
     pads = _pads(padding, x.shape[2:], kernel, stride, dilation)
     s, d = _tuple(stride, 2), _tuple(dilation, 2)
-    y = layer.forward(x)
+    y = layer.forward(x, training=True)
     np.testing.assert_allclose(y, ref.conv(x, W, b, s, d, pads), rtol=0, atol=1e-10)
     gy = rng.standard_normal(y.shape)
     dx = layer.backward(gy)
@@ -162,6 +162,22 @@ def test_conv_without_bias_has_only_a_kernel(cls, rng):
     shape = (2, 2, 5) if cls is ns.Conv1D else (2, 2, 4, 4)
     layer = cls(3, 2, use_bias=False)
     assert set(check_layer(layer, rng.standard_normal(shape))) == {"input", "W"}
+
+
+@pytest.mark.parametrize("cls, shape", [(ns.Conv2D, (5, 2, 6, 5)), (ns.Conv1D, (5, 2, 9))])
+def test_inference_in_chunks_matches_one_pass(cls, shape, rng, monkeypatch):
+    from nnscratch.layers import conv as conv_module
+    x = rng.standard_normal(shape)
+    layer = _built(cls(3, 3, stride=2, padding="same"), shape, rng)
+    gy = rng.standard_normal(layer.forward(x, training=True).shape)
+    y_whole, dx_whole = layer.forward(x, training=True), layer.backward(gy)
+    dW_whole = layer.grads["W"].copy()
+    monkeypatch.setattr(conv_module, "INFERENCE_CHUNK", 40)     # about 2 samples per chunk
+    y_chunked = layer.forward(x, training=False)
+    assert layer._cache[1] is None                              # no column matrix kept
+    np.testing.assert_allclose(y_chunked, y_whole, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(layer.backward(gy), dx_whole, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(layer.grads["W"], dW_whole, rtol=0, atol=1e-12)
 
 
 # -- the transposed convolution is the adjoint of the convolution -----------------------------

@@ -42,29 +42,50 @@ def _bias_shape(rank):
     return (-1,) + (1,) * rank
 
 
-def conv_forward(x, W, b, stride, dilation, pads, out_sizes):
+# In inference (no backward to come) the batch goes through in chunks whose column matrices hold
+# at most this many values, so predicting on a large set never builds one huge X_col.
+INFERENCE_CHUNK = 1 << 22
+
+
+def conv_forward(x, W, b, stride, dilation, pads, out_sizes, keep_cols=True):
     """Convolution of ``x`` (N, C, *spatial) with ``W`` (F, C, *k) and ``b`` (F,) or None.
 
-    Returns ``(z, cols)``: ``z`` (N, F, *out_sizes), a channel-major view, and the column
-    matrix that :func:`conv_backward` needs.
+    Returns ``(z, xp, cols)``: ``z`` (N, F, *out_sizes), a channel-major view; the padded input
+    ``xp`` and the column matrix ``cols`` that :func:`conv_backward` needs. With
+    ``keep_cols=False`` (inference) a batch whose columns would hold more than
+    :data:`INFERENCE_CHUNK` values goes through in chunks and ``cols`` is None (the backward
+    rebuilds it from ``xp`` if it is ever called).
     """
     n, f = x.shape[0], W.shape[0]
     xp = pad(x, pads)
-    cols = im2col(xp, W.shape[2:], stride, dilation, out_sizes)   # X_col: (C*K, N*P)
-    z = W.reshape(f, -1) @ cols                                    # Z = W_mat X_col: (F, N*P)
+    W_mat = W.reshape(f, -1)
+    per_sample = W_mat.shape[1] * math.prod(out_sizes)
+    step = n if keep_cols else max(1, INFERENCE_CHUNK // per_sample)
+    if step >= n:
+        cols = im2col(xp, W.shape[2:], stride, dilation, out_sizes)   # X_col: (C*K, N*P)
+        z = W_mat @ cols                                           # Z = W_mat X_col: (F, N*P)
+    else:
+        cols = None
+        z = np.empty((f, n) + tuple(out_sizes), dtype=np.result_type(x, W))
+        for start in range(0, n, step):
+            part = im2col(xp[start:start + step], W.shape[2:], stride, dilation, out_sizes)
+            z[:, start:start + step] = (W_mat @ part).reshape((f, -1) + tuple(out_sizes))
+        z = z.reshape(f, -1)
     if b is not None:
         z += b[:, None]                                            # + b
-    return z.reshape((f, n) + tuple(out_sizes)).swapaxes(0, 1), cols
+    return z.reshape((f, n) + tuple(out_sizes)).swapaxes(0, 1), xp, cols
 
 
-def conv_backward(grad_z, cols, W, padded_shape, stride, dilation, pads, with_bias=True):
+def conv_backward(grad_z, xp, W, stride, dilation, pads, cols=None, with_bias=True):
     """Gradients of :func:`conv_forward`: ``(dx, dW, db)`` from ``grad_z`` (N, F, *out)."""
-    f, out_sizes = W.shape[0], grad_z.shape[2:]
+    f, kernel, out_sizes = W.shape[0], W.shape[2:], grad_z.shape[2:]
+    if cols is None:
+        cols = im2col(xp, kernel, stride, dilation, out_sizes)     # X_col, not kept by the forward
     dz = grad_z.swapaxes(0, 1).reshape(f, -1)                      # dZ: (F, N*P)
     dW = (dz @ cols.T).reshape(W.shape)                            # dW = dZ X_col^T
     db = dz.sum(axis=1) if with_bias else None                     # db = sum of dZ over n, i, j
     dcols = W.reshape(f, -1).T @ dz                                # dX_col = W_mat^T dZ
-    dxp = col2im(dcols, padded_shape, W.shape[2:], stride, dilation, out_sizes)
+    dxp = col2im(dcols, xp.shape, kernel, stride, dilation, out_sizes)
     return crop(dxp, pads), dW, db                                 # dX = col2im(dX_col), unpadded
 
 
@@ -182,16 +203,15 @@ class _Conv(_BaseConv):
     def linear_forward(self, x, training=False):
         x = self._check(x)
         pads, out_sizes = self._geometry(x.shape[2:])
-        z, cols = conv_forward(x, self.params["W"], self.params.get("b"), self.stride,
-                               self.dilation, pads, out_sizes)
-        padded_shape = x.shape[:2] + tuple(n + p0 + p1 for n, (p0, p1) in zip(x.shape[2:], pads))
-        self._cache = (cols, padded_shape, pads)
+        z, xp, cols = conv_forward(x, self.params["W"], self.params.get("b"), self.stride,
+                                   self.dilation, pads, out_sizes, keep_cols=training)
+        self._cache = (xp, cols, pads)
         return z
 
     def backward_from_z(self, grad_z):
-        cols, padded_shape, pads = self._cache
-        dx, dW, db = conv_backward(grad_z, cols, self.params["W"], padded_shape, self.stride,
-                                   self.dilation, pads, self.use_bias)
+        xp, cols, pads = self._cache
+        dx, dW, db = conv_backward(grad_z, xp, self.params["W"], self.stride, self.dilation, pads,
+                                   cols, self.use_bias)
         self.grads["W"][...] = dW
         if self.use_bias:
             self.grads["b"][...] = db
