@@ -148,8 +148,7 @@ def test_round_trip_is_bit_identical(kind, tmp_path):
         net.fit(x, y, epochs=1, batch_size=2, verbose=0)
         loaded.fit(x, y, epochs=1, batch_size=2, verbose=0)
         assert_same_network(net, loaded)
-        assert os.listdir(tmp_path) == [] or all(not f.endswith(".tmp")
-                                                 for f in os.listdir(tmp_path))
+        assert not any(f.endswith(".tmp") for f in os.listdir(tmp_path))
 
 
 @pytest.mark.parametrize("optimizer", ns.optimizers.names())
@@ -601,3 +600,8 @@ def test_save_argument_checks(tmp_path):
     net, _, _ = make_example("Dense")
     with pytest.raises(ConfigError, match="include_optimizer"):
         net.save(tmp_path / "m.nns", include_optimizer="yes")
+    with pytest.raises(ConfigError, match="expects a Network"):
+        io.save([ns.Dense(2)], tmp_path / "m.nns")
+    with pytest.raises(ModelFileError, match="bytes of a model file"):
+        io.load_bytes("not bytes")
+    assert os.listdir(tmp_path) == []

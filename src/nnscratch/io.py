@@ -80,6 +80,10 @@ def save(network, path, include_optimizer=True, metadata=None):
         class names); defaults to ``network.metadata`` when the network has one. Numpy arrays
         and scalars are stored as lists and numbers. ``load`` returns it as ``network.metadata``.
     """
+    from .network import Network
+
+    if not isinstance(network, Network):
+        raise ConfigError(f"save expects a Network, got {type(network).__name__}")
     if not isinstance(include_optimizer, bool):
         raise ConfigError(f"include_optimizer must be True or False, got {include_optimizer!r}")
     if metadata is None:
