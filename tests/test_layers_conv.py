@@ -220,17 +220,19 @@ def test_conv2d_agrees_with_onnx_runtime(kernel, stride, padding, dilation, rng)
     W, b = (layer.params[k].astype(np.float32) for k in ("W", "b"))
     attrs = dict(kernel_shape=list(_tuple(kernel, 2)), strides=list(_tuple(stride, 2)),
                  dilations=list(_tuple(dilation, 2)))
+    (t, bt), (lf, rt) = layer.explicit_padding(x.shape[1:])
     if padding == "same":
         attrs["auto_pad"] = "SAME_UPPER"
     else:
-        (t, bt), (lf, rt) = _pads(padding, x.shape[2:], kernel, stride, dilation)
         attrs["pads"] = [t, lf, bt, rt]
+    assert ((t, bt), (lf, rt)) == _pads(padding, x.shape[2:], kernel, stride, dilation)
     expected = _run_onnx("Conv", x, W, b, 4, **attrs)
     np.testing.assert_allclose(layer.forward(x.astype(np.float64)), expected, rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("kernel, stride, padding, output_padding, dilation", [
-    (3, 2, 1, 1, 1), ((2, 3), (3, 2), (0, 1), (2, 1), (1, 2)),
+    (3, 2, 1, 1, 1), ((2, 3), (3, 2), (0, 1), (2, 1), (1, 2)), (4, 2, "same", 0, 1),
+    ((1, 3), (3, 2), "same", 0, (1, 2)),
 ])
 def test_conv2d_transpose_agrees_with_onnx_runtime(kernel, stride, padding, output_padding,
                                                     dilation, rng):
@@ -238,10 +240,14 @@ def test_conv2d_transpose_agrees_with_onnx_runtime(kernel, stride, padding, outp
     layer = _built(ns.Conv2DTranspose(2, kernel, stride=stride, padding=padding,
                                       output_padding=output_padding, dilation=dilation), x.shape, rng)
     W, b = (layer.params[k].astype(np.float32) for k in ("W", "b"))
-    (t, bt), (lf, rt) = _pads(padding, x.shape[2:], kernel, stride, dilation)
+    (t, bt), (lf, rt) = layer.explicit_padding(x.shape[1:])
+    extra = layer.explicit_output_padding(x.shape[1:])
+    if padding != "same":
+        assert ((t, bt), (lf, rt)) == _pads(padding, x.shape[2:], kernel, stride, dilation)
+        assert extra == _tuple(output_padding, 2)
     expected = _run_onnx("ConvTranspose", x, W, b, 4, kernel_shape=list(_tuple(kernel, 2)),
                          strides=list(_tuple(stride, 2)), dilations=list(_tuple(dilation, 2)),
-                         pads=[t, lf, bt, rt], output_padding=list(_tuple(output_padding, 2)))
+                         pads=[t, lf, bt, rt], output_padding=list(extra))
     np.testing.assert_allclose(layer.forward(x.astype(np.float64)), expected, rtol=1e-5, atol=1e-5)
 
 

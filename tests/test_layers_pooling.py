@@ -145,6 +145,7 @@ def test_pooling_agrees_with_onnx_runtime(op, pool, stride, padding, rng):
                                                               pads[1][1]])
     if op == "MaxPool":
         layer = ns.MaxPool2D(pool, stride=stride, padding=padding)
+        assert layer.explicit_padding(x.shape[1:]) == pads
     else:
         include = op.endswith("1")
         layer = ns.AvgPool2D(pool, stride=stride, padding=padding, count_include_pad=include)

@@ -200,6 +200,13 @@ class _Conv(_BaseConv):
         input_shape = check_sample_shape(self, input_shape, self.rank)
         return (self.filters,) + self._geometry(input_shape[1:])[1]
 
+    def explicit_padding(self, input_shape):
+        """The padding ``((before, after), ...)`` per spatial axis for samples of ``input_shape``.
+
+        Works out ``"same"`` (which depends on the input size), e.g. for an exporter.
+        """
+        return self._geometry(check_sample_shape(self, input_shape, self.rank)[1:])[0]
+
     def linear_forward(self, x, training=False):
         x = self._check(x)
         pads, out_sizes = self._geometry(x.shape[2:])
@@ -346,6 +353,21 @@ class _ConvTranspose(_BaseConv):
     def compute_output_shape(self, input_shape):
         input_shape = check_sample_shape(self, input_shape, self.rank)
         return (self.filters,) + self._geometry(input_shape[1:])[2]
+
+    def explicit_padding(self, input_shape):
+        """The crop ``((before, after), ...)`` per spatial axis for samples of ``input_shape``.
+
+        Works out ``"same"``; with :meth:`explicit_output_padding` this is what ONNX's
+        ConvTranspose takes as ``pads`` and ``output_padding``.
+        """
+        return self._geometry(check_sample_shape(self, input_shape, self.rank)[1:])[0]
+
+    def explicit_output_padding(self, input_shape):
+        """Rows/columns added at the end of each spatial axis (``"same"`` may add some)."""
+        input_shape = check_sample_shape(self, input_shape, self.rank)
+        full = self._geometry(input_shape[1:])[1]
+        return tuple(m - ((n - 1) * s + d * (k - 1) + 1) for m, n, k, s, d
+                     in zip(full, input_shape[1:], self.kernel_size, self.stride, self.dilation))
 
     def linear_forward(self, x, training=False):
         x = self._check(x)

@@ -143,6 +143,10 @@ class _Pool(Layer):
         input_shape = check_sample_shape(self, input_shape, self.rank)
         return input_shape[:1] + self._geometry(input_shape[1:])[1]
 
+    def explicit_padding(self, input_shape):
+        """The padding ``((before, after), ...)`` per spatial axis for samples of ``input_shape``."""
+        return self._geometry(check_sample_shape(self, input_shape, self.rank)[1:])[0]
+
     def _prepare(self, x):
         x = check_input(self, x, self.rank)
         if x.dtype.kind != "f":
