@@ -234,13 +234,28 @@ def test_terminate_on_nan_catches_a_non_finite_validation_loss(rng):
 
 
 @pytest.mark.parametrize("lr", [1e4, 1e100])
-def test_divergence_stops_with_a_training_error_and_finite_weights(lr, rng, no_warnings):
+def test_divergence_stops_with_a_training_error_and_a_working_model(lr, rng, no_warnings):
     x, y = regression_data(rng)
-    net = small_net(lr=lr)
-    with pytest.raises(TrainingError, match=r"training diverged at epoch \d+, batch \d+: .*Lower the "
-                                            r"learning rate"):
+    net = ns.Network([ns.Dense(6, activation="relu"), ns.BatchNormalization(), ns.Dense(1)], loss="mse",
+                     optimizer=ns.optimizers.SGD(learning_rate=lr), seed=0)
+    with pytest.raises(TrainingError, match=r"training diverged at epoch \d+, batch \d+: .*restored.*"
+                                            r"Lower the learning rate"):
         net.fit(x, y * 100, epochs=50, batch_size=8, verbose=0)
     assert all(np.isfinite(w).all() for w in net.get_weights().values())
+    with np.errstate(all="ignore"):
+        assert np.isfinite(net.predict(x)).all()                   # not a NaN model
+
+
+def test_a_non_finite_loss_at_the_first_step_leaves_the_starting_weights(rng):
+    x, y = regression_data(rng)
+    net = ns.Network([ns.Dense(2), ns.BatchNormalization(), ns.Dense(1)], loss="mse", seed=0,
+                     input_shape=(3,))
+    net.layers[0].params["W"][:] = 3e38                            # finite, but the forward overflows
+    before = net.get_weights()
+    with pytest.raises(TrainingError, match="epoch 1, batch 1: the loss is not finite; it happened "
+                                            "before any update"):
+        net.fit(x * 10, y, epochs=1, verbose=0)
+    assert_same_weights(net.get_weights(), before)                 # running statistics too
 
 
 # ---- learning rate callbacks ---------------------------------------------------------------
@@ -404,7 +419,7 @@ def test_an_overflowing_last_update_is_caught_and_undone(rng, no_warnings):
     x, y = regression_data(rng)
     net = small_net(lr=1e100, input_shape=(3,))
     before = net.get_weights()
-    with pytest.raises(TrainingError, match=r"epoch 1, batch 1: the update after it overflowed; an update "
-                                            r"made the parameters non-finite, so they were restored"):
+    with pytest.raises(TrainingError, match=r"epoch 1, batch 1: the last update overflowed; the weights "
+                                            r"were restored to those before the previous batch"):
         net.fit(x, y, epochs=1, verbose=0)                      # one batch: no later loss to see it
     assert_same_weights(net.get_weights(), before)                 # the epoch's starting point
