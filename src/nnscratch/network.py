@@ -393,9 +393,11 @@ class Network:
         """The epoch and batch loops of ``fit`` on prepared data."""
         use_permutation = shuffle and len(slices) > 1
         collect_outputs = bool(self.metrics)
+        # The weights and buffers before each of the last two batches: when a loss turns out
+        # non-finite, those before the previous batch (whose loss was finite) are put back.
+        saved, step = [None, None], 0
         for epoch in range(initial_epoch, initial_epoch + epochs):
             cbs.on_epoch_begin(epoch, {})
-            snapshot = self._snapshot()      # finite weights to fall back on if an update overflows
             order = self.shuffle_rng.permutation(len(x)) if use_permutation else None
             total_loss, outputs, targets = 0.0, [], []
             for batch_index, piece in enumerate(slices):
@@ -403,17 +405,19 @@ class Network:
                 xb, yb = x[index], y[index]
                 wb = None if weights is None else weights[index]
                 cbs.on_batch_begin(batch_index, {"size": len(xb)})
+                saved[step % 2] = self._copy_state(into=saved[step % 2])
                 try:
                     loss = self.train_step(xb, yb, wb)
                 except TrainingError:
-                    raise self._diverged(epoch, batch_index, snapshot) from None
+                    raise self._diverged(epoch, batch_index, saved, step) from None
+                step += 1
                 total_loss += loss * len(xb)
                 if collect_outputs:
                     outputs.append(self.last_output.copy())
                     targets.append(yb)
                 cbs.on_batch_end(batch_index, {"size": len(xb), "loss": loss})
-            if not self._weights_finite():   # the epoch's last update overflowed
-                raise self._diverged(epoch, len(slices) - 1, snapshot, after_update=True)
+            if not self._state_finite():     # the epoch's last update overflowed
+                raise self._diverged(epoch, len(slices) - 1, saved, step, after_update=True)
             logs = {"loss": total_loss / len(x)}
             if collect_outputs:
                 logs.update(self._metric_values(np.concatenate(outputs), np.concatenate(targets)))
@@ -425,33 +429,41 @@ class Network:
             if self.stop_training:
                 break
 
-    def _snapshot(self):
-        """Copies of every parameter and buffer, in layer order."""
-        return [value.copy() for layer in self.layers
+    def _state_arrays(self):
+        """Every parameter and buffer array, in layer order."""
+        return [value for layer in self.layers
                 for store in (layer.params, layer.buffers) for value in store.values()]
 
-    def _weights_finite(self):
-        return all(np.isfinite(value).all() for layer in self.layers
-                   for store in (layer.params, layer.buffers) for value in store.values())
+    def _copy_state(self, into=None):
+        """Copies of :meth:`_state_arrays`, written into ``into`` when given (no allocation)."""
+        if into is None:
+            return [value.copy() for value in self._state_arrays()]
+        for target, value in zip(into, self._state_arrays()):
+            np.copyto(target, value)
+        return into
 
-    def _diverged(self, epoch, batch_index, snapshot, after_update=False):
-        """The TrainingError for a non-finite loss or update; restores ``snapshot`` if needed.
+    def _state_finite(self):
+        return all(np.isfinite(value).all() for value in self._state_arrays())
 
-        A non-finite loss is caught before the update, so the parameters are still those
-        before the batch; but an update can itself overflow (a huge learning rate), and then
-        the parameters go back to their values at the start of the epoch, never left as NaN.
+    def _diverged(self, epoch, batch_index, saved, step, after_update=False):
+        """The TrainingError for a non-finite loss; puts back the last weights that were fine.
+
+        ``saved[i % 2]`` holds the weights and buffers from before step ``i`` of this ``fit``
+        and ``step`` is the failing step. Its starting weights produced the non-finite loss (or
+        the last update made them overflow), so the network goes back to those before the
+        previous step, whose loss was finite (or, at the first step, to where it started,
+        which undoes any change to buffers). Never left as NaN or inf.
         """
         where = f"epoch {epoch + 1}, batch {batch_index + 1}"
-        if self._weights_finite():
-            state = "the parameters were left as they were before this batch"
+        what = "the last update overflowed" if after_update else "the loss is not finite"
+        last_good = saved[(step - 1) % 2] if step else saved[0]
+        for target, value in zip(self._state_arrays(), last_good):
+            np.copyto(target, value)
+        if step:
+            state = ("the weights were restored to those before the previous batch, the last "
+                     "with a finite loss")
         else:
-            targets = [value for layer in self.layers
-                       for store in (layer.params, layer.buffers) for value in store.values()]
-            for target, saved in zip(targets, snapshot):
-                np.copyto(target, saved)
-            state = (f"an update made the parameters non-finite, so they were restored to their "
-                     f"values at the start of epoch {epoch + 1}")
-        what = "the update after it overflowed" if after_update else "the loss is not finite"
+            state = "it happened before any update, so check the data and the initial weights"
         return TrainingError(
             f"training diverged at {where}: {what}; {state}. Lower the learning rate (now "
             f"{self.optimizer.current_learning_rate():g}) or scale the data")
