@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import nnscratch as ns
-from nnscratch.errors import ConfigError, ShapeError
+from nnscratch.errors import ConfigError, DataTypeError, ShapeError
 from nnscratch.gradcheck import check_layer, check_network, numerical_gradient, relative_error
 from nnscratch.layers.base import LAYER_CLASSES
 
@@ -509,14 +509,14 @@ def test_bad_initial_state_is_a_clear_error(rng):
     lstm = ns.LSTM(4, name="lstm_0")
     lstm.build((5, 3), rng=rng)
     x = np.zeros((8, 5, 3), np.float32)
-    with pytest.raises(ShapeError, match=r"expects initial_state \(h0, c0\), each shaped \(8, 4\) "
+    with pytest.raises(ShapeError, match=r"expects initial_state \(h0, c0\) each shaped \(8, 4\) "
                                          r"\(N, units\), got c0 shaped \(8, 3\)"):
         lstm.forward(x, initial_state=(np.zeros((8, 4)), np.zeros((8, 3))))
     with pytest.raises(ShapeError, match=r"expects initial_state \(h0, c0\), got ndarray"):
         lstm.forward(x, initial_state=np.zeros((8, 4)))
     gru = ns.GRU(4, name="gru_0")
     gru.build((5, 3), rng=rng)
-    with pytest.raises(ShapeError, match=r"GRU layer gru_0 expects initial_state h0, each shaped "
+    with pytest.raises(ShapeError, match=r"GRU layer gru_0 expects initial_state h0 shaped "
                                          r"\(8, 4\) \(N, units\), got h0 shaped \(1, 8, 4\)"):
         gru.forward(x, initial_state=np.zeros((1, 8, 4)))
     gru.forward(x, initial_state=[np.zeros((8, 4))])    # Keras's one-element list is fine
@@ -535,6 +535,8 @@ def test_other_errors(rng):
         ns.Bidirectional(ns.Dense(2))
     layer = ns.SimpleRNN(2)
     layer.build((3, 1), rng=rng)
+    with pytest.raises(DataTypeError, match="SimpleRNN layer SimpleRNN expects numbers, got dtype <U1"):
+        layer.forward(np.full((2, 3, 1), "a"))
     with pytest.raises(ShapeError, match="at least one time step"):
         layer.forward(np.zeros((2, 0, 1), np.float32))
     with pytest.raises(ShapeError, match=r"backward expects a gradient shaped \(2, 2\), got \(2, 3, 2\)"):

@@ -54,7 +54,7 @@ import numpy as np
 
 from .. import activations
 from ..activations import sigmoid
-from ..errors import ShapeError
+from ..errors import DataTypeError, ShapeError
 from .base import Layer, check_input_features, describe, positive_int
 
 
@@ -143,6 +143,8 @@ class _Recurrent(Layer):
     def _check_input(self, x):
         x = np.asarray(x)
         self._check_rank(x)
+        if x.dtype.kind not in "fiu":
+            raise DataTypeError(f"{self._where()} expects numbers, got dtype {x.dtype}")
         self.require_built()
         check_input_features(self, x, self.params["W_ih"].shape[1])
         if x.shape[1] == 0:
@@ -167,8 +169,9 @@ class _Recurrent(Layer):
         for state_name, state in zip(self.state_names, initial_state):
             state = np.asarray(state)
             if state.shape != (n, self.units) or state.dtype.kind not in "fiu":
+                each = " each" if count > 1 else ""
                 raise ShapeError(
-                    f"{self._where()} expects initial_state {form}, each shaped "
+                    f"{self._where()} expects initial_state {form}{each} shaped "
                     f"({n}, {self.units}) (N, units), got {state_name}0 shaped {state.shape} "
                     f"of dtype {state.dtype}")
             states.append(state.astype(dtype))
