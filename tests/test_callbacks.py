@@ -326,7 +326,7 @@ def test_csv_logger_append_and_separator(rng, tmp_path):
     path = tmp_path / "log.tsv"
     net = small_net()
     net.fit(x, y, epochs=2, callbacks=[CSVLogger(path, separator="\t")], verbose=0)
-    net.fit(x, y, epochs=2, initial_epoch=2, callbacks=[CSVLogger(path, separator="\t", append=True)],
+    net.fit(x, y, epochs=4, initial_epoch=2, callbacks=[CSVLogger(path, separator="\t", append=True)],
             verbose=0)
     lines = path.read_text().splitlines()
     assert lines[0] == "epoch\tloss" and [line.split("\t")[0] for line in lines[1:]] == ["0", "1", "2", "3"]

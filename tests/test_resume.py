@@ -65,7 +65,7 @@ def test_resuming_from_any_checkpoint_is_bit_identical(make, tmp_path):
     for k in (1, 3, 5):
         resumed = ns.load(tmp_path / f"ckpt-{k:03d}.nns")
         assert resumed.epochs_trained == k
-        rest = resumed.fit(x, y, epochs=N_EPOCHS - k, initial_epoch=k, batch_size=8, verbose=0)
+        rest = resumed.fit(x, y, epochs=N_EPOCHS, initial_epoch=k, batch_size=8, verbose=0)
         assert rest.epoch == list(range(k, N_EPOCHS))
         assert rest.history["loss"] == history.history["loss"][k:]
         assert resumed.epochs_trained == N_EPOCHS
@@ -80,11 +80,11 @@ def test_without_the_training_state_the_run_differs(tmp_path):
     full.fit(x, y, epochs=2, batch_size=8, verbose=0)
     full.save(tmp_path / "with.nns")
     full.save(tmp_path / "without.nns", include_optimizer=False)
-    full.fit(x, y, epochs=2, initial_epoch=2, batch_size=8, verbose=0)
+    full.fit(x, y, epochs=4, initial_epoch=2, batch_size=8, verbose=0)
     outcomes = []
     for name in ("with", "without"):
         net = ns.load(tmp_path / f"{name}.nns")
-        net.fit(x, y, epochs=2, initial_epoch=2, batch_size=8, verbose=0)
+        net.fit(x, y, epochs=4, initial_epoch=2, batch_size=8, verbose=0)
         outcomes.append(all(np.array_equal(v, net.get_weights()[k])
                             for k, v in full.get_weights().items()))
     assert outcomes == [True, False]
@@ -97,7 +97,7 @@ def test_save_after_each_epoch_by_hand(tmp_path):
     full.fit(x, y, epochs=4, batch_size=8, verbose=0)
     net = mlp()
     for epoch in range(4):
-        net.fit(x, y, epochs=1, initial_epoch=epoch, batch_size=8, verbose=0)
+        net.fit(x, y, epochs=epoch + 1, initial_epoch=epoch, batch_size=8, verbose=0)
         net.save(tmp_path / "last.nns")
         net = ns.load(tmp_path / "last.nns")
     assert_same_training_state(full, net)

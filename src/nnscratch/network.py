@@ -320,7 +320,8 @@ class Network:
         x, y : array-like
             Inputs (N, ...) and targets (N, outputs), or integer labels (N,) for a sparse loss.
         epochs : int
-            Number of passes over the data (the article's iterations when ``batch_size=None``).
+            The epoch to train up to, as in Keras: ``epochs - initial_epoch`` passes over the
+            data (the article's iterations when ``batch_size=None``).
         batch_size : int or None
             Samples per gradient step; None uses the whole set at once, as in the article.
         shuffle : bool
@@ -338,9 +339,13 @@ class Network:
         class_weight : dict, optional
             ``{class: weight}`` multiplying the weight of each sample of that class.
         initial_epoch : int
-            Epoch to start counting from (when resuming).
+            Epoch to start counting from (when resuming from a checkpoint of that epoch).
         """
         epochs = _positive_int(epochs, "epochs")
+        if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, (int, np.integer)) \
+                or not 0 <= initial_epoch < epochs:
+            raise ConfigError(f"initial_epoch must be an integer in [0, epochs={epochs}), got "
+                              f"{initial_epoch!r} (epochs is the epoch to train up to, as in Keras)")
         if batch_size is not None:
             batch_size = _positive_int(batch_size, "batch_size")
         if verbose not in (0, 1, 2, True, False):
@@ -396,7 +401,7 @@ class Network:
         # The weights and buffers before each of the last two batches: when a loss turns out
         # non-finite, those before the previous batch (whose loss was finite) are put back.
         saved, step = [None, None], 0
-        for epoch in range(initial_epoch, initial_epoch + epochs):
+        for epoch in range(initial_epoch, epochs):
             cbs.on_epoch_begin(epoch, {})
             order = self.shuffle_rng.permutation(len(x)) if use_permutation else None
             total_loss, outputs, targets = 0.0, [], []
