@@ -50,8 +50,8 @@ def normalize_backward(grad_xhat, x_hat, inv_std, axes):
              - \\hat x \\sum_j d\\hat x_j \\hat x_j\\Big)
     """
     m = x_hat.size // inv_std.size                                           # values per group
-    sum_grad = np.sum(grad_xhat, axis=axes, keepdims=True)                   # sum_j dxhat_j (via mu)
-    sum_grad_xhat = np.sum(grad_xhat * x_hat, axis=axes, keepdims=True)      # sum_j dxhat_j xhat_j (via var)
+    sum_grad = np.sum(grad_xhat, axis=axes, keepdims=True)               # sum dxhat (via mu)
+    sum_grad_xhat = np.sum(grad_xhat * x_hat, axis=axes, keepdims=True)  # sum dxhat*xhat (var)
     return (inv_std / m) * (m * grad_xhat - sum_grad - x_hat * sum_grad_xhat)
 
 
@@ -79,7 +79,8 @@ class _AffineNormalization(Layer):
         self.epsilon = _check_number(epsilon, f"{type(self).__name__} epsilon", 0.0, low_open=True)
         for flag, value in (("center", center), ("scale", scale)):
             if not isinstance(value, (bool, np.bool_)):
-                raise ConfigError(f"{type(self).__name__} {flag} must be True or False, got {value!r}")
+                raise ConfigError(f"{type(self).__name__} {flag} must be True or False, "
+                                  f"got {value!r}")
         self.center = bool(center)
         self.scale = bool(scale)
         self.beta_initializer = beta_initializer
@@ -106,9 +107,9 @@ class _AffineNormalization(Layer):
         ndim = len(self.input_shape) + 1
         if x.ndim != ndim or any(x.shape[a] != self.input_shape[a - 1] for a in feature_axes):
             sizes = ", ".join(f"{self.input_shape[a - 1]} along axis {a}" for a in feature_axes)
+            built = ", ".join(map(str, self.input_shape))
             raise ShapeError(f"{type(self).__name__} layer {self.label} expects {ndim}-D inputs "
-                             f"with {sizes} (built for (N, {', '.join(map(str, self.input_shape))})), "
-                             f"got shape {x.shape}")
+                             f"with {sizes} (built for (N, {built})), got shape {x.shape}")
 
     def _affine_forward(self, x_hat):
         y = x_hat
@@ -120,13 +121,14 @@ class _AffineNormalization(Layer):
 
     def _affine_backward(self, grad_y, param_axes):
         """Fill ``dgamma``, ``dbeta`` (summed over ``param_axes``); return ``dL/dx_hat``."""
+        shape = self._param_shape
         if self.center:
-            self.grads["beta"][...] = np.sum(grad_y, axis=param_axes).reshape(self._param_shape)   # dbeta = sum dY
+            self.grads["beta"][...] = np.sum(grad_y, axis=param_axes).reshape(shape)  # dbeta = sum dY
         if not self.scale:
-            return grad_y                                                            # dxhat = dY
-        self.grads["gamma"][...] = np.sum(grad_y * self._x_hat, axis=param_axes).reshape(
-            self._param_shape)                                                       # dgamma = sum dY * xhat
-        return grad_y * self.params["gamma"].reshape(self._broadcast)               # dxhat = dY * gamma
+            return grad_y                                                        # dxhat = dY
+        self.grads["gamma"][...] = np.sum(grad_y * self._x_hat,
+                                          axis=param_axes).reshape(shape)  # dgamma = sum dY * xhat
+        return grad_y * self.params["gamma"].reshape(self._broadcast)          # dxhat = dY * gamma
 
     def get_config(self):
         config = super().get_config()
@@ -230,7 +232,8 @@ class BatchNormalization(_AffineNormalization):
         else:
             mean = self.buffers["running_mean"].reshape(self._broadcast)
             var = self.buffers["running_var"].reshape(self._broadcast)
-            self._inv_std = (1.0 / np.sqrt(var + var.dtype.type(self.epsilon))).astype(x.dtype, copy=False)
+            inv_std = 1.0 / np.sqrt(var + var.dtype.type(self.epsilon))
+            self._inv_std = inv_std.astype(x.dtype, copy=False)
             self._x_hat = (x - mean.astype(x.dtype, copy=False)) * self._inv_std
         return self._affine_forward(self._x_hat)
 
@@ -243,10 +246,10 @@ class BatchNormalization(_AffineNormalization):
         running_var += (1.0 - p) * (m / (m - 1)) * var          # unbiased variance, as PyTorch
 
     def backward(self, grad_y):
-        grad_xhat = self._affine_backward(grad_y, self._reduce)              # dxhat (and dgamma, dbeta)
+        grad_xhat = self._affine_backward(grad_y, self._reduce)     # dxhat (and dgamma, dbeta)
         if self._training:
             return normalize_backward(grad_xhat, self._x_hat, self._inv_std, self._reduce)
-        return grad_xhat * self._inv_std                                     # fixed stats: dX = dxhat / std
+        return grad_xhat * self._inv_std                # fixed statistics: dX = dxhat / std
 
     def get_config(self):
         config = super().get_config()
@@ -280,7 +283,8 @@ class LayerNormalization(_AffineNormalization):
     """
 
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
-                 gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None, name=None):
+                 gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None,
+                 name=None):
         super().__init__(epsilon, center, scale, beta_initializer, gamma_initializer,
                          beta_regularizer, gamma_regularizer, name)
         axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
@@ -312,7 +316,7 @@ class LayerNormalization(_AffineNormalization):
         return self._affine_forward(self._x_hat)
 
     def backward(self, grad_y):
-        grad_xhat = self._affine_backward(grad_y, self._param_axes)          # dxhat (and dgamma, dbeta)
+        grad_xhat = self._affine_backward(grad_y, self._param_axes)  # dxhat (and dgamma, dbeta)
         return normalize_backward(grad_xhat, self._x_hat, self._inv_std, self._axes)
 
     def get_config(self):
