@@ -132,3 +132,11 @@ def test_same_seed_gives_bit_identical_weights_with_dropout_and_shuffling(rng):
     for key in runs[0]:
         assert runs[0][key].tobytes() == runs[1][key].tobytes(), key
     assert any(not np.array_equal(runs[0][k], runs[2][k]) for k in runs[0])
+
+
+def test_network_gradient_check_with_dropout_in_training_mode(rng):
+    net = ns.Network([ns.Dense(5, activation="tanh"), ns.Dropout(0.5), ns.Dense(2)], loss="mse",
+                     seed=0, dtype="float64")
+    errors = ns.gradcheck.check_network(net, rng.standard_normal((4, 3)), rng.standard_normal((4, 2)),
+                                        training=True)
+    assert set(errors) == {"input", "dense_0.W", "dense_0.b", "dense_2.W", "dense_2.b"}
