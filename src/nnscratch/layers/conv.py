@@ -106,7 +106,7 @@ def conv_transpose_forward(x, W, b, stride, dilation, pads, full_sizes):
     full = col2im(cols, (n, f) + tuple(full_sizes), kernel, stride, dilation, in_sizes)
     y = crop(full, pads)
     if b is not None:
-        y += b.reshape(_bias_shape(len(kernel)))
+        y += b.reshape(_bias_shape(len(kernel)))                   # + b
     return y, x_mat
 
 
@@ -116,7 +116,7 @@ def conv_transpose_backward(grad_y, x_mat, W, in_shape, stride, dilation, pads, 
     grad_full = pad(grad_y, pads)                                  # dY^full: zeros where cropped
     cols = im2col(grad_full, kernel, stride, dilation, in_shape[2:])   # (F*K, N*P)
     dW = (x_mat @ cols.T).reshape(W.shape)                         # dW = X_mat dY_col^T
-    db = grad_y.sum(axis=(0,) + tuple(range(2, 2 + rank))) if with_bias else None
+    db = grad_y.sum(axis=(0,) + tuple(range(2, 2 + rank))) if with_bias else None   # db = sum dY
     dx = W.reshape(c_in, -1) @ cols                                # dX_mat = W_mat dY_col
     return dx.reshape((c_in, in_shape[0]) + tuple(in_shape[2:])).swapaxes(0, 1), dW, db
 
@@ -127,7 +127,6 @@ class _BaseConv(ActivatedLayer):
     """Arguments, parameters and bookkeeping shared by the convolution layers."""
 
     rank = None
-    transposed = False
 
     def __init__(self, filters, kernel_size, stride=1, padding=0, dilation=1, activation=None,
                  use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
@@ -162,8 +161,9 @@ class _BaseConv(ActivatedLayer):
         self.in_channels = input_shape[0]
         self.compute_output_shape(input_shape)        # a clear error now if the input is too small
         fan_in, fan_out = self.fans(self.in_channels)
-        self.add_param("W", self.init_param(self.kernel_initializer, self.kernel_shape(self.in_channels),
-                                            rng, fan_in=fan_in, fan_out=fan_out),
+        kernel_shape = self.kernel_shape(self.in_channels)
+        self.add_param("W", self.init_param(self.kernel_initializer, kernel_shape, rng,
+                                            fan_in=fan_in, fan_out=fan_out),
                        self.kernel_regularizer)
         if self.use_bias:
             self.add_param("b", self.init_param(self.bias_initializer, (self.filters,), rng,
@@ -289,8 +289,6 @@ class Conv2D(_Conv):
 class _ConvTranspose(_BaseConv):
     """A transposed convolution over ``rank`` spatial axes (the adjoint of :class:`_Conv`)."""
 
-    transposed = True
-
     def __init__(self, filters, kernel_size, stride=1, padding=0, output_padding=0, dilation=1,
                  activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
@@ -400,7 +398,8 @@ class Conv2DTranspose(_ConvTranspose):
 
     .. math::
 
-        Y_{n,f,\\, i s_h + u d_h - p_h,\\, j s_w + v d_w - p_w} \\mathrel{+}= \\sum_c X_{n,c,i,j} W_{c,f,u,v},
+        Y_{n,f,\\, i s_h + u d_h - p_h,\\, j s_w + v d_w - p_w}
+            \\mathrel{+}= \\sum_c X_{n,c,i,j} W_{c,f,u,v},
         \\qquad Y \\mathrel{+}= b_f
 
     so ``H_out = (H - 1) s - p_top - p_bottom + d (kh - 1) + output_padding + 1``. It is the

@@ -39,7 +39,7 @@ from ..errors import ConfigError, ShapeError
 
 __all__ = ["as_tuple", "normalize_padding", "padding_config", "resolve_padding", "output_length",
            "check_input", "check_sample_shape", "sample_layout",
-           "output_sizes", "pad", "crop", "window_slices", "im2col", "col2im"]
+           "output_sizes", "pad", "crop", "crop_slices", "window_slices", "im2col", "col2im"]
 
 
 def as_tuple(value, rank, what, minimum=1):
@@ -157,7 +157,8 @@ def pad(x, pads, value=0.0):
 
 def crop_slices(pads, inner_sizes):
     """The index that selects the unpadded part of a padded (N, C, *spatial) array."""
-    return (slice(None), slice(None)) + tuple(slice(p0, p0 + n) for (p0, _), n in zip(pads, inner_sizes))
+    inner = tuple(slice(p0, p0 + n) for (p0, _), n in zip(pads, inner_sizes))
+    return (slice(None), slice(None)) + inner
 
 
 def crop(xp, pads):

@@ -119,7 +119,8 @@ class _Pool(Layer):
         super().__init__(name=name)
         kind = type(self).__name__
         self.pool_size = as_tuple(pool_size, self.rank, f"{kind} pool_size")
-        self.stride = self.pool_size if stride is None else as_tuple(stride, self.rank, f"{kind} stride")
+        self.stride = (self.pool_size if stride is None
+                       else as_tuple(stride, self.rank, f"{kind} stride"))
         self.padding = normalize_padding(padding, self.rank, f"{kind} padding")
         if self.padding != "same":
             for (p0, p1), k in zip(self.padding, self.pool_size):
@@ -205,7 +206,7 @@ class MaxPool1D(_MaxPool):
     .. math::
 
         Y_{n,c,i} = \\max_{0 \\le u < k} X^p_{n,c,\\, i s + u}, \\qquad
-        \\frac{\\partial L}{\\partial X^p_{n,c,\\, i s + u^*}} \\mathrel{+}= \\frac{\\partial L}{\\partial Y_{n,c,i}}
+        dX^p_{n,c,\\, i s + u^*} \\mathrel{+}= dY_{n,c,i}
 
     where :math:`u^*` is the first position of the maximum (the subgradient we take at ties).
 
