@@ -248,6 +248,24 @@ def test_activation_matches_onnx_runtime(spec, tmp_path, rng):
     check_export(tmp_path, [ns.Dense(6, activation=spec)], (4,), rng, kind="wide")
 
 
+KINKS = [-6.0, -3.0, -1.0, -0.8, -0.5, -0.3, 0.0, 0.3, 0.5, 0.8, 1.0, 3.0, 6.0]
+
+
+@pytest.mark.parametrize("spec", BUILT_IN + NON_DEFAULT,
+                         ids=lambda s: s if isinstance(s, str) else "-".join(map(str, s.values())))
+def test_activation_at_its_kinks(spec, tmp_path):
+    """Pre-activations exactly at every threshold the activations use (0, +-lambda, +-3, 6...)."""
+    size = len(KINKS)
+    net = ns.Network([ns.Dense(size, activation=spec)], seed=0, input_shape=(size,))
+    net.layers[0].params["W"][...] = np.eye(size)                 # z = x, exactly
+    path = tmp_path / "net.onnx"
+    ns.export_onnx(net, path)
+    x = np.array([KINKS, KINKS[::-1]], dtype=np.float32)
+    expected = net.predict(x)
+    np.testing.assert_allclose(run_onnx(path, x), expected, rtol=1e-5,
+                               atol=1e-5 * max(1.0, float(np.abs(expected).max())))
+
+
 def test_every_activation_has_an_onnx_form():
     assert sorted(ACTIVATION_CONVERTERS) == BUILT_IN
 
