@@ -1,6 +1,7 @@
 """ONNX export: every layer class and activation, run in ONNX Runtime and compared with predict."""
 
 import os
+import subprocess
 import sys
 
 import numpy as np
@@ -140,8 +141,9 @@ CASES = {
                                 "ids"),
     "embedding_lstm": (lambda: [ns.Embedding(10, 3), ns.LSTM(4), ns.Dense(2)], (6,), "ids"),
     "simple_rnn": (lambda: [ns.SimpleRNN(4)], (5, 3), "normal"),
-    "simple_rnn_sequences_relu": (lambda: [ns.SimpleRNN(4, activation="relu", return_sequences=True),
-                                           ns.Dense(2)], (5, 3), "normal"),
+    "simple_rnn_sequences_relu": (
+        lambda: [ns.SimpleRNN(4, activation="relu", return_sequences=True), ns.Dense(2)], (5, 3),
+        "normal"),
     "simple_rnn_backwards_sequences": (
         lambda: [ns.SimpleRNN(3, activation="sigmoid", return_sequences=True, go_backwards=True)],
         (4, 2), "normal"),
@@ -194,8 +196,8 @@ def test_network_matches_onnx_runtime(case, tmp_path, rng):
 
 
 def test_float64_network_exports_as_float32(tmp_path, rng):
-    net, path = check_export(tmp_path, [ns.Conv1D(3, 3), ns.Flatten(), ns.Dense(2, activation="tanh")],
-                             (2, 6), rng, dtype="float64")
+    layers = [ns.Conv1D(3, 3), ns.Flatten(), ns.Dense(2, activation="tanh")]
+    net, path = check_export(tmp_path, layers, (2, 6), rng, dtype="float64")
     model = onnx.load(str(path))
     assert all(t.data_type == onnx.TensorProto.FLOAT for t in model.graph.initializer)
 
@@ -407,6 +409,13 @@ def test_unwritable_path_raises_model_file_error(tmp_path):
     net = ns.Network([ns.Dense(2)], input_shape=(3,))
     with pytest.raises(ModelFileError, match="missing_folder"):
         ns.export_onnx(net, tmp_path / "missing_folder" / "net.onnx")
+
+
+def test_importing_the_exporter_does_not_import_onnx():
+    code = ("import sys, nnscratch, nnscratch.onnx_export; "
+            "sys.exit(int('onnx' in sys.modules or 'onnxruntime' in sys.modules))")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    assert subprocess.run([sys.executable, "-c", code], env=env).returncode == 0
 
 
 def test_missing_onnx_package_names_the_extra(tmp_path, monkeypatch):

@@ -84,7 +84,8 @@ def to_onnx(network):
     from .. import __version__
     kinds = ", ".join(type(layer).__name__ for layer in network.layers)
     model = helper.make_model(graph, opset_imports=opsets, producer_name="nnscratch",
-                              producer_version=__version__, doc_string=f"nnscratch network: {kinds}")
+                              producer_version=__version__,
+                              doc_string=f"nnscratch network: {kinds}")
     model.ir_version = helper.find_min_ir_version_for(opsets)
     try:
         onnx.checker.check_model(model, full_check=True)

@@ -57,7 +57,7 @@ class GraphBuilder:
 
     # -- constants -------------------------------------------------------------------------
     def weight(self, name, array, dtype=np.float32):
-        """Add ``array`` as an initializer, cast to ``dtype`` (float32 or int64); returns its name."""
+        """Add ``array`` as an initializer in ``dtype`` (float32 or int64); returns its name."""
         array = np.asarray(array, dtype=dtype, order="C")     # keeps 0-d arrays 0-d
         name = self.fresh(name)
         self.initializers.append(self.numpy_helper.from_array(array, name))

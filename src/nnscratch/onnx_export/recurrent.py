@@ -90,7 +90,7 @@ def _unrolled_rnn(b, cell, params, x, in_shape, hint, where):
     """SimpleRNN as one node group per time step (any exportable activation)."""
     steps = in_shape[0]
     proj = b.op("MatMul", [x, b.weight(f"{hint}.W_ih_T", np.transpose(params["W_ih"]))], hint)
-    if cell.use_bias:                                                          # p = x W_ih^T + b_ih + b_hh
+    if cell.use_bias:                                              # p = x W_ih^T + b_ih + b_hh
         bias = np.asarray(params["b_ih"], np.float64) + params["b_hh"]
         proj = b.op("Add", [proj, b.weight(f"{hint}.b", bias)], hint)
     W_hh_T = b.weight(f"{hint}.W_hh_T", np.transpose(params["W_hh"]))
