@@ -408,6 +408,8 @@ def test_fit_shows_a_progress_bar_only_on_a_terminal(rng, monkeypatch):
     pipe = io.StringIO()
     monkeypatch.setattr(sys, "stdout", pipe)
     small_net().fit(x, y, epochs=2, batch_size=16, verbose=1)
+    assert pipe.getvalue() == ""                                       # not a terminal: quiet
+    small_net().fit(x, y, epochs=2, batch_size=16, verbose=2)
     assert "\r" not in pipe.getvalue() and pipe.getvalue().startswith("epoch 1/2 - loss:")
     quiet = io.StringIO()
     monkeypatch.setattr(sys, "stdout", quiet)

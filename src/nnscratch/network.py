@@ -124,6 +124,8 @@ class Network:
         self.output_shape = shape
         self.built = True
         self._logit_loss = self._fused_loss()
+        self._param_keys = [(layer, key, f"{layer.name}.{key}")    # named_parameters, per batch
+                            for layer in self.layers for key in layer.params]
 
     def ensure_built(self, input_shape):
         """Build on first use; afterwards check the sample shape matches the built one."""
@@ -146,9 +148,10 @@ class Network:
 
     def named_parameters(self):
         """``(name, param, grad)`` for every trainable parameter, e.g. ``("dense_0.W", W, dW)``."""
-        return [(f"{layer.name}.{key}", param, layer.grads[key])
-                for layer in self.layers if layer.trainable
-                for key, param in layer.params.items()]
+        if not self.built:
+            return []
+        return [(name, layer.params[key], layer.grads[key])
+                for layer, key, name in self._param_keys if layer.trainable]
 
     def get_weights(self):
         """A dict of copies of every parameter and buffer, keyed ``"layer.key"``."""
@@ -329,7 +332,7 @@ class Network:
         seed : int, optional
             Seeds the shuffling for this call (otherwise the network's seed stream is used).
         verbose : 0, 1 or 2
-            0 silent; 1 a progress bar on a terminal (a line per epoch otherwise); 2 a line per epoch.
+            0 silent; 1 a progress bar when writing to a terminal, quiet otherwise; 2 a line per epoch.
         validation_data : (x_val, y_val) or (x_val, y_val, w_val), optional
         validation_split : float
             Fraction of the data, taken from the end before shuffling, held out for validation.
@@ -379,8 +382,9 @@ class Network:
         if isinstance(callbacks, Callback):
             callbacks = [callbacks]
         cb_list = list(callbacks or []) + [history]
-        if verbose:
-            cb_list.append(self._progress_callback(epochs, verbose, len(x), batch_size))
+        progress = self._progress_callback(epochs, verbose, len(x), batch_size) if verbose else None
+        if progress is not None:
+            cb_list.append(progress)
         cbs = CallbackList(cb_list, self)
         self.history = history
         self.stop_training = False
@@ -401,6 +405,7 @@ class Network:
         # The weights and buffers before each of the last two batches: when a loss turns out
         # non-finite, those before the previous batch (whose loss was finite) are put back.
         saved, step = [None, None], 0
+        arrays = self._state_arrays()        # layers change parameters and buffers in place
         for epoch in range(initial_epoch, epochs):
             cbs.on_epoch_begin(epoch, {})
             order = self.shuffle_rng.permutation(len(x)) if use_permutation else None
@@ -410,7 +415,7 @@ class Network:
                 xb, yb = x[index], y[index]
                 wb = None if weights is None else weights[index]
                 cbs.on_batch_begin(batch_index, {"size": len(xb)})
-                saved[step % 2] = self._copy_state(into=saved[step % 2])
+                saved[step % 2] = self._copy_state(into=saved[step % 2], arrays=arrays)
                 try:
                     loss = self.train_step(xb, yb, wb)
                 except TrainingError:
@@ -421,7 +426,7 @@ class Network:
                     outputs.append(self.last_output.copy())
                     targets.append(yb)
                 cbs.on_batch_end(batch_index, {"size": len(xb), "loss": loss})
-            if not self._state_finite():     # the epoch's last update overflowed
+            if not self._state_finite(arrays):   # the epoch's last update overflowed
                 raise self._diverged(epoch, len(slices) - 1, saved, step, after_update=True)
             logs = {"loss": total_loss / len(x)}
             if collect_outputs:
@@ -439,16 +444,24 @@ class Network:
         return [value for layer in self.layers
                 for store in (layer.params, layer.buffers) for value in store.values()]
 
-    def _copy_state(self, into=None):
-        """Copies of :meth:`_state_arrays`, written into ``into`` when given (no allocation)."""
+    def _copy_state(self, into=None, arrays=None):
+        """Copies of :meth:`_state_arrays` (or ``arrays``), written into ``into`` when given."""
+        arrays = self._state_arrays() if arrays is None else arrays
         if into is None:
-            return [value.copy() for value in self._state_arrays()]
-        for target, value in zip(into, self._state_arrays()):
+            return [value.copy() for value in arrays]
+        for target, value in zip(into, arrays):
             np.copyto(target, value)
         return into
 
-    def _state_finite(self):
-        return all(np.isfinite(value).all() for value in self._state_arrays())
+    def _state_finite(self, arrays=None):
+        """Whether every parameter and buffer (or array of ``arrays``) is finite.
+
+        One dot product per array almost always decides: a finite sum of squares means no NaN
+        and no inf. Only when it is not (or huge finite values overflow it) are the entries
+        tested one by one.
+        """
+        arrays = self._state_arrays() if arrays is None else arrays
+        return all(math.isfinite(np.vdot(a, a)) or bool(np.isfinite(a).all()) for a in arrays)
 
     def _diverged(self, epoch, batch_index, saved, step, after_update=False):
         """The TrainingError for a non-finite loss; puts back the last weights that were fine.
@@ -473,14 +486,16 @@ class Network:
             f"training diverged at {where}: {what}; {state}. Lower the learning rate (now "
             f"{self.optimizer.current_learning_rate():g}) or scale the data")
 
-    def _progress_callback(self, epochs, verbose, n_samples, batch_size):
+    @staticmethod
+    def _progress_callback(epochs, verbose, n_samples, batch_size):
+        """verbose=1: a progress bar on a terminal, nothing otherwise; verbose=2: a line per epoch."""
         import sys
-        if verbose == 1 and sys.stdout.isatty():
-            from . import callbacks
-            bar = getattr(callbacks, "ProgressBar", None)
-            if bar is not None:
-                return bar(epochs=epochs, steps=len(batch_slices(n_samples, batch_size)))
-        return EpochLogger(epochs, every=max(1, epochs // 20) if verbose == 1 else 1)
+        if verbose == 2:
+            return EpochLogger(epochs)
+        if sys.stdout.isatty():
+            from .progress import ProgressBar
+            return ProgressBar(epochs=epochs, steps=len(batch_slices(n_samples, batch_size)))
+        return None
 
     def _prepare_validation(self, validation_data):
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):

@@ -50,8 +50,8 @@ def plain(docstring):
 def add_verbose(parser):
     """The ``--verbose`` option of commands that train."""
     parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
-                        help="0 silent training; 1 a progress bar on a terminal, a line every few "
-                             "epochs otherwise; 2 a line per epoch (default: 1)")
+                        help="0 silent training; 1 a progress bar on a terminal, quiet otherwise; "
+                             "2 a line per epoch (default: 1)")
 
 
 # ---------------------------------------------------------------------------------------------
