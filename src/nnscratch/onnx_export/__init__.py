@@ -11,8 +11,8 @@ its running statistics):
 - one input named ``"input"`` shaped ``("N", *network.input_shape)`` and one output named
   ``"output"`` shaped ``("N", *network.output_shape)``: the batch size is free, every other size
   is the one the network was built for;
-- ONNX opset 17 (the first with ``LayerNormalization``), IR version 8, so ONNX Runtime 1.13 and
-  later run it;
+- ONNX opset 17 (the first with ``LayerNormalization``) and IR version 8, the lowest that
+  opset needs, so that older runtimes load the file too;
 - float32 throughout (token ids become int64 inside the graph). A float64 network's weights are
   rounded to float32: ONNX Runtime implements convolutions and recurrent operators in float32
   only, and a float32 model is what deployment targets expect. Its outputs then agree with
