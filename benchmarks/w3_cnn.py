@@ -123,7 +123,7 @@ def _forward(w, x):
     return logits, (z1, a1, p1, m1, z2, a2, p2, m2, flat)
 
 
-def final_loss(ctx, w, chunk=1024):
+def final_loss(ctx, w, chunk=256):
     """Mean softmax cross-entropy of weights ``w`` over the whole training set."""
     x, labels = ctx["x"], ctx["labels"]
     total = 0.0

@@ -77,3 +77,135 @@ def test_backward_with_mismatched_shapes_still_raises():
     z = np.zeros((2, 3))
     with pytest.raises(ValueError, match="one shape"):
         act.backward(z, act.forward(z), np.ones((3, 2)))
+
+
+# -- losses: value and gradient in one call ---------------------------------------------------
+
+@pytest.mark.parametrize("name", ["sse", "mse", "mae", "huber", "categorical_crossentropy",
+                                  "binary_crossentropy"])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_value_and_gradient_equals_value_then_gradient(name, weighted):
+    from nnscratch import losses
+    loss = losses.get(name)
+    rng = np.random.default_rng(3)
+    p = rng.uniform(0.05, 0.95, (6, 3))
+    y = rng.uniform(0.0, 1.0, (6, 3))
+    w = rng.uniform(0.5, 2.0, 6) if weighted else None
+    value, grad = loss.value_and_gradient(p, y, w)
+    assert value == pytest.approx(loss.value(p, y, w), rel=1e-12)
+    np.testing.assert_allclose(grad, loss.gradient(p, y, w), rtol=1e-12)
+    assert grad.dtype == p.dtype
+    np.testing.assert_array_equal(p, np.asarray(p))          # inputs untouched (no in-place use)
+
+
+def test_sse_value_and_gradient_keeps_float32_and_checks_shapes():
+    from nnscratch import losses
+    sse = losses.get("sse")
+    p = np.array([[0.5], [0.25]], dtype=np.float32)
+    y = np.array([[1.0], [0.0]], dtype=np.float32)
+    value, grad = sse.value_and_gradient(p, y)
+    assert value == pytest.approx(0.25 + 0.0625) and grad.dtype == np.float32
+    np.testing.assert_allclose(grad, [[-1.0], [0.5]])
+    value, grad = sse.value_and_gradient(p, [1.0, 0.0])       # a list: the general checks run
+    assert value == pytest.approx(0.3125)
+    with pytest.raises(ValueError, match="shaped like y_pred"):
+        sse.value_and_gradient(p, np.zeros((2, 2), dtype=np.float32))
+
+
+# -- layers and network: the unused data gradient of the first layer --------------------------
+
+@pytest.mark.parametrize("kind", ["dense", "conv"])
+def test_first_layer_skips_the_data_gradient_without_changing_the_others(kind):
+    import nnscratch as ns
+    rng = np.random.default_rng(4)
+    if kind == "dense":
+        first, x = ns.Dense(5, activation="tanh"), rng.standard_normal((7, 4))
+    else:
+        first, x = ns.layers.Conv2D(2, 3, activation="relu"), rng.standard_normal((7, 1, 5, 5))
+    layers = [first] + ([ns.layers.Flatten()] if kind == "conv" else [])
+    net = ns.Network(layers + [ns.Dense(3, activation="softmax")],
+                     loss="sparse_categorical_crossentropy", seed=0, dtype="float64")
+    y = rng.integers(0, 3, 7)
+    x, y = net.prepare_input(x), net.prepare_target(y)
+    loss_full, grad_x = net.compute_gradients(x, y, return_input_grad=True)
+    full = {name: g.copy() for name, _, g in net.named_parameters()}
+    assert grad_x.shape == x.shape
+    loss_skip = net.compute_gradients(x, y)
+    assert loss_skip == loss_full
+    for name, _, g in net.named_parameters():
+        np.testing.assert_array_equal(g, full[name])
+    assert first.input_grad_needed                       # restored after the step
+    assert first.backward(np.ones_like(first.forward(x))).shape == x.shape
+
+
+def test_conv_backward_without_input_gradient():
+    from nnscratch.layers.conv import conv_backward, conv_forward
+    rng = np.random.default_rng(5)
+    x, W, b = rng.standard_normal((2, 3, 6, 6)), rng.standard_normal((4, 3, 3, 3)), np.zeros(4)
+    pads = ((1, 1), (1, 1))
+    z, xp, cols = conv_forward(x, W, b, (1, 1), (1, 1), pads, (6, 6))
+    g = rng.standard_normal(z.shape)
+    dx, dW, db = conv_backward(g, xp, W, (1, 1), (1, 1), pads, cols)
+    none, dW2, db2 = conv_backward(g, xp, W, (1, 1), (1, 1), pads, cols, need_input_grad=False)
+    assert none is None and dx.shape == x.shape
+    np.testing.assert_array_equal(dW, dW2)
+    np.testing.assert_array_equal(db, db2)
+
+
+# -- training loop bookkeeping ----------------------------------------------------------------
+
+def test_state_finite_uses_the_dot_product_only_as_a_filter():
+    import nnscratch as ns
+    net = ns.Network([ns.Dense(2)], loss="mse", seed=0, dtype="float64", input_shape=(3,))
+    assert net._state_finite()
+    net.layers[0].params["W"][0, 0] = 1e200            # finite, but its square overflows
+    assert net._state_finite()
+    net.layers[0].params["W"][0, 0] = np.nan
+    assert not net._state_finite()
+    net.layers[0].params["W"][0, 0] = 0.0
+    net.layers[0].params["b"][1] = -np.inf
+    assert not net._state_finite()
+
+
+def test_callback_list_calls_only_the_hooks_a_callback_defines():
+    from nnscratch.callbacks import Callback, CallbackList
+
+    calls = []
+
+    class Epochs(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            calls.append(("class", epoch))
+
+    plain = Callback()
+    plain.on_epoch_end = lambda epoch, logs=None: calls.append(("instance", epoch))
+    cbs = CallbackList([Epochs(), plain, Callback()], network=None)
+    cbs.on_epoch_end(3, {})
+    cbs.on_batch_end(0, {})                          # nobody defines it: nothing happens
+    cbs.on_epoch_end(4, {})
+    assert calls == [("class", 3), ("instance", 3), ("class", 4), ("instance", 4)]
+    assert "on_epoch_end" in vars(cbs)               # found directly from now on
+
+
+def test_optimizer_scratch_views_are_made_once_per_shape():
+    from nnscratch import optimizers
+    opt = optimizers.SGD(learning_rate=0.1)
+    a, b = np.zeros((3, 4)), np.zeros((12,))
+    wa = opt._work(a)
+    assert opt._work(a) is wa and wa.shape == (3, 4)
+    wb = opt._work(b)
+    assert wb.shape == (12,) and np.shares_memory(wa, wb)      # one flat buffer, two shapes
+    big = opt._work(np.zeros(100))
+    assert big.shape == (100,) and opt._work(a) is wa           # an older view stays usable
+
+
+def test_sgd_momentum_without_dampening_follows_torch():
+    from nnscratch import optimizers
+    opt = optimizers.SGD(learning_rate=0.1, momentum=0.9)
+    p = np.array([1.0, -2.0])
+    grads = [np.array([0.5, 0.25]), np.array([-1.0, 2.0]), np.array([0.125, 0.0])]
+    expected, buf = p.copy(), None
+    for g in grads:
+        buf = g.copy() if buf is None else 0.9 * buf + g
+        expected = expected - 0.1 * buf
+        opt.step([("p", p, g)])
+    np.testing.assert_allclose(p, expected, rtol=1e-15)

@@ -66,10 +66,17 @@ class CallbackList:
     def __getattr__(self, hook):
         if not hook.startswith("on_"):
             raise AttributeError(hook)
+        # Only the callbacks that override the hook are called (most leave most hooks empty),
+        # and the caller is kept as an attribute, so the training loop, which calls some hooks
+        # on every batch, finds it without coming back here.
+        empty = getattr(Callback, hook, None)
+        methods = [getattr(cb, hook) for cb in self.callbacks
+                   if hook in vars(cb) or getattr(type(cb), hook, None) is not empty]
 
         def call_all(*args, **kwargs):
-            for cb in self.callbacks:
-                getattr(cb, hook)(*args, **kwargs)
+            for method in methods:
+                method(*args, **kwargs)
+        self.__dict__[hook] = call_all
         return call_all
 
 

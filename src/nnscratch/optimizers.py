@@ -108,6 +108,7 @@ class Optimizer:
         self.iterations = 0
         self.state = {}
         self._scratch = {}
+        self._views = {}          # (shape, dtype, slot) -> view of a scratch buffer, see _work
 
     def current_learning_rate(self):
         """The learning rate for the step about to be taken."""
@@ -157,13 +158,17 @@ class Optimizer:
 
         One flat buffer per (dtype, slot), as large as the largest parameter seen, is viewed
         with each parameter's shape, so the hot loop allocates nothing. Different slots never
-        overlap; the contents are garbage until written.
+        overlap; the contents are garbage until written. The view for each shape is made once
+        and kept (a view made before the buffer grew keeps the old buffer alive: still scratch).
         """
-        key = (like.dtype.str, slot)
-        flat = self._scratch.get(key)
-        if flat is None or flat.size < like.size:
-            flat = self._scratch[key] = np.empty(like.size, dtype=like.dtype)
-        return flat[:like.size].reshape(like.shape)
+        view = self._views.get((like.shape, like.dtype, slot))
+        if view is None:          # first use of this shape: slice it from the flat buffer, once
+            key = (like.dtype.str, slot)
+            flat = self._scratch.get(key)
+            if flat is None or flat.size < like.size:
+                flat = self._scratch[key] = np.empty(like.size, dtype=like.dtype)
+            view = self._views[(like.shape, like.dtype, slot)] = flat[:like.size].reshape(like.shape)
+        return view
 
     def _l2_gradient(self, param, grad, weight_decay):
         """:math:`g + \\lambda \\theta` (torch's ``weight_decay``), leaving ``grad`` untouched."""
@@ -260,8 +265,11 @@ class SGD(Optimizer):
                 buf = state["momentum_buffer"] = g.copy()        # b_1 = g_1
             else:
                 buf *= dt(self.momentum)                         # b <- mu b
-                np.multiply(g, dt(1.0 - self.dampening), out=work)
-                buf += work                                      #      + (1 - tau) g
+                if self.dampening:
+                    np.multiply(g, dt(1.0 - self.dampening), out=work)
+                    buf += work                                  #      + (1 - tau) g
+                else:
+                    buf += g                                     #      + g
             if self.nesterov:
                 np.multiply(buf, dt(self.momentum), out=work)
                 work += g                                        # g <- g + mu b

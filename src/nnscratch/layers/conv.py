@@ -76,14 +76,21 @@ def conv_forward(x, W, b, stride, dilation, pads, out_sizes, keep_cols=True):
     return z.reshape((f, n) + tuple(out_sizes)).swapaxes(0, 1), xp, cols
 
 
-def conv_backward(grad_z, xp, W, stride, dilation, pads, cols=None, with_bias=True):
-    """Gradients of :func:`conv_forward`: ``(dx, dW, db)`` from ``grad_z`` (N, F, *out)."""
+def conv_backward(grad_z, xp, W, stride, dilation, pads, cols=None, with_bias=True,
+                  need_input_grad=True):
+    """Gradients of :func:`conv_forward`: ``(dx, dW, db)`` from ``grad_z`` (N, F, *out).
+
+    ``dx`` is None with ``need_input_grad=False`` (a network's first layer), which saves the
+    product ``W_mat^T dZ`` and the col2im.
+    """
     f, kernel, out_sizes = W.shape[0], W.shape[2:], grad_z.shape[2:]
     if cols is None:
         cols = im2col(xp, kernel, stride, dilation, out_sizes)     # X_col, not kept by the forward
     dz = grad_z.swapaxes(0, 1).reshape(f, -1)                      # dZ: (F, N*P)
     dW = (dz @ cols.T).reshape(W.shape)                            # dW = dZ X_col^T
     db = dz.sum(axis=1) if with_bias else None                     # db = sum of dZ over n, i, j
+    if not need_input_grad:
+        return None, dW, db
     dcols = W.reshape(f, -1).T @ dz                                # dX_col = W_mat^T dZ
     dxp = col2im(dcols, xp.shape, kernel, stride, dilation, out_sizes)
     return crop(dxp, pads), dW, db                                 # dX = col2im(dX_col), unpadded
@@ -218,7 +225,7 @@ class _Conv(_BaseConv):
     def backward_from_z(self, grad_z):
         xp, cols, pads = self._cache
         dx, dW, db = conv_backward(grad_z, xp, self.params["W"], self.stride, self.dilation, pads,
-                                   cols, self.use_bias)
+                                   cols, self.use_bias, need_input_grad=self.input_grad_needed)
         self.grads["W"][...] = dW
         if self.use_bias:
             self.grads["b"][...] = db
