@@ -209,3 +209,18 @@ def test_sgd_momentum_without_dampening_follows_torch():
         expected = expected - 0.1 * buf
         opt.step([("p", p, g)])
     np.testing.assert_allclose(p, expected, rtol=1e-15)
+
+
+# -- data checks --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_check_finite_finds_the_first_bad_entry(bad):
+    from nnscratch.data import check_finite
+    from nnscratch.errors import DataError
+    x = np.full((50, 4), 3e38, dtype=np.float32)            # huge but finite: fine
+    check_finite(x, "x")
+    x[37, 2] = bad
+    x[41, 0] = np.nan
+    with pytest.raises(DataError, match=r"x must be finite, got .* at row 37, column 2"):
+        check_finite(x, "x")
+    check_finite(np.zeros((0, 3)), "x")
