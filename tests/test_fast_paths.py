@@ -224,3 +224,26 @@ def test_check_finite_finds_the_first_bad_entry(bad):
     with pytest.raises(DataError, match=r"x must be finite, got .* at row 37, column 2"):
         check_finite(x, "x")
     check_finite(np.zeros((0, 3)), "x")
+
+
+def _overflowing_net():
+    import nnscratch as ns
+    return ns.Network([ns.Dense(4, activation="tanh"), ns.Dense(1)], loss="mse", seed=0,
+                      optimizer=ns.optimizers.SGD(learning_rate=1e100), input_shape=(3,))
+
+
+@pytest.mark.parametrize("watched", [False, True])
+def test_an_overflowing_update_is_caught_with_or_without_epoch_end_checks(watched, no_warnings):
+    import nnscratch as ns
+    from nnscratch.errors import TrainingError
+    rng = np.random.default_rng(6)
+    x, y = rng.standard_normal((8, 3)), rng.standard_normal((8, 1))
+    net = _overflowing_net()
+    before = net.get_weights()
+    callbacks = [ns.callbacks.Callback()] if watched else None
+    # Unwatched, the overflow of epoch 1's update is seen by epoch 2's loss; watched, at once.
+    where = "epoch 1, batch 1: the last update" if watched else "epoch 2, batch 1: the loss"
+    with pytest.raises(TrainingError, match=where):
+        net.fit(x, y, epochs=3, verbose=0, callbacks=callbacks)
+    for key, value in net.get_weights().items():
+        np.testing.assert_array_equal(value, before[key])

@@ -394,12 +394,19 @@ class Network:
         # A diverging run overflows before its loss turns inf; the loss check below reports it,
         # so NumPy's overflow warnings are silenced here instead of escaping to the user.
         with np.errstate(over="ignore", invalid="ignore"):
-            self._train_epochs(x, y, weights, val, slices, shuffle, initial_epoch, epochs, cbs)
+            self._train_epochs(x, y, weights, val, slices, shuffle, initial_epoch, epochs, cbs,
+                               watched=bool(callbacks) or val is not None)
         cbs.on_train_end({})
         return history
 
-    def _train_epochs(self, x, y, weights, val, slices, shuffle, initial_epoch, epochs, cbs):
-        """The epoch and batch loops of ``fit`` on prepared data."""
+    def _train_epochs(self, x, y, weights, val, slices, shuffle, initial_epoch, epochs, cbs,
+                      watched=True):
+        """The epoch and batch loops of ``fit`` on prepared data.
+
+        ``watched``: something looks at the weights at the end of each epoch (the user's
+        callbacks, a validation pass), so they are checked finite after every epoch. Otherwise
+        only after the last one: a non-finite weight shows in the next batch's loss anyway.
+        """
         use_permutation = shuffle and len(slices) > 1
         collect_outputs = bool(self.metrics)
         # The weights and buffers before each of the last two batches: when a loss turns out
@@ -426,7 +433,8 @@ class Network:
                     outputs.append(self.last_output.copy())
                     targets.append(yb)
                 cbs.on_batch_end(batch_index, {"size": len(xb), "loss": loss})
-            if not self._state_finite(arrays):   # the epoch's last update overflowed
+            if ((watched or epoch + 1 == epochs)
+                    and not self._state_finite(arrays)):   # the epoch's last update overflowed
                 raise self._diverged(epoch, len(slices) - 1, saved, step, after_update=True)
             logs = {"loss": total_loss / len(x)}
             if collect_outputs:
