@@ -19,8 +19,9 @@ BATCH = 128
 LEARNING_RATE = 1e-3
 BETA_1, BETA_2, EPSILON = 0.9, 0.999, 1e-8
 NOTES = [
-    "GFLOP/s counts the nominal 6 x 234,752 multiply-adds x 2 per sample of BENCHMARKS.md, "
-    "which includes the input gradient of the first layer that no contender needs to compute.",
+    "GFLOP/s counts the nominal 6 x 234,752 FLOP per sample of the benchmark page (2 for the "
+    "forward product, 4 for the two backward ones), which includes the input gradient of the "
+    "first layer that no contender computes.",
 ]
 
 

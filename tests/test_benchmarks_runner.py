@@ -1,0 +1,46 @@
+"""The benchmark runner's quick path works (no timing is checked here: benchmarks are not tests)."""
+
+import os
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture
+def runner():
+    sys.path.insert(0, ROOT)
+    try:
+        from benchmarks import run
+        yield run
+    finally:
+        sys.path.remove(ROOT)
+
+
+def test_quick_w1_runs_and_reports_every_contender_it_was_given(runner, tmp_path):
+    out = tmp_path / "RESULTS.md"
+    report = runner.main(["--workloads", "w1", "--contenders", "nnscratch,numpy", "--quick",
+                          "--repeats", "1", "--keep-blas-env", "--out", str(out)])
+    text = out.read_text()
+    assert text == report
+    assert "## W1" in text and "| nnscratch |" in text and "| numpy " in text
+    rows = [line for line in text.splitlines() if line.startswith("| nnscratch")]
+    assert "failed" not in rows[0]
+    assert "quick mode" in text
+
+
+def test_bad_arguments_are_refused(runner):
+    with pytest.raises(SystemExit):
+        runner.parse_args(["--workloads", "w9"])
+    with pytest.raises(SystemExit):
+        runner.parse_args(["--contenders", "jax"])
+
+
+def test_the_floor_and_nnscratch_train_the_same_network(runner):
+    from benchmarks import w1_xor
+    ctx = w1_xor.setup(quick=True, seed=0)
+    floor = w1_xor.final_loss(ctx, w1_xor.train_numpy(ctx, limit=300))
+    ours = w1_xor.final_loss(ctx, w1_xor.train_nnscratch(ctx, limit=300))
+    assert floor == pytest.approx(ours, rel=1e-9)            # same start, same rule, same steps
+    assert floor < w1_xor.final_loss(ctx, ctx["init"])
