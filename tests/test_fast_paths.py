@@ -247,3 +247,22 @@ def test_an_overflowing_update_is_caught_with_or_without_epoch_end_checks(watche
         net.fit(x, y, epochs=3, verbose=0, callbacks=callbacks)
     for key, value in net.get_weights().items():
         np.testing.assert_array_equal(value, before[key])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("shape", [(7, 4), (3, 5, 4)])
+def test_sparse_crossentropy_from_logits_in_one_call(dtype, weighted, shape):
+    from nnscratch import losses
+    loss = losses.get("sparse_categorical_crossentropy").with_logits()
+    rng = np.random.default_rng(8)
+    z = (rng.standard_normal(shape) * 5).astype(dtype)
+    labels = rng.integers(0, shape[-1], shape[:-1])
+    w = rng.uniform(0.5, 2.0, shape[0]) if weighted else None
+    value, grad = loss.value_and_gradient(z, labels, w)
+    assert grad.dtype == dtype
+    assert value == pytest.approx(loss.value(z, labels, w), rel=1e-6 if dtype == np.float32 else 1e-13)
+    np.testing.assert_allclose(grad, loss.gradient(z, labels, w),
+                               rtol=1e-6 if dtype == np.float32 else 1e-13, atol=1e-9)
+    with pytest.raises(ValueError, match="class labels"):
+        loss.value_and_gradient(z, np.full(shape[:-1], shape[-1]), w)

@@ -947,6 +947,24 @@ class SparseCategoricalCrossentropy(Loss):
         positions = _per_sample_count(grad) // grad.shape[-1]
         return grad / positions
 
+    def value_and_gradient(self, y_pred, y_true, sample_weight=None):
+        """From logits, one log-softmax gives both: :math:`l = -\\log s_c` and :math:`s - e_c`.
+
+        The same formulas as :meth:`per_sample` and :meth:`per_sample_gradient`, with the
+        labels checked and the softmax computed once instead of twice (a training step's need).
+        """
+        if not self.from_logits:
+            return super().value_and_gradient(y_pred, y_true, sample_weight)
+        with np.errstate(under="ignore"):
+            p, labels = self._prepare(y_pred, y_true)
+            index = labels[..., np.newaxis]
+            log_s, grad = _log_softmax(p)
+            losses = _mean_per_sample(-np.take_along_axis(log_s, index, axis=-1)[..., 0])
+            picked = np.take_along_axis(grad, index, axis=-1)
+            np.put_along_axis(grad, index, picked - 1.0, axis=-1)     # softmax - onehot
+            grad /= _per_sample_count(grad) // grad.shape[-1]
+            return self._reduce(losses, sample_weight), self._scale(grad, sample_weight)
+
 
 class CategoricalFocalCrossentropy(Loss):
     """Categorical focal cross-entropy over the last axis (Keras), ``y`` one-hot.
