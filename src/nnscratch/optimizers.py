@@ -520,11 +520,13 @@ class Adam(Optimizer):
             v = v_max
         bias_correction1 = 1.0 - self.beta_1 ** t
         bias_correction2 = 1.0 - self.beta_2 ** t
+        # gamma m^_t / (sqrt(v^_t) + eps) with m^ = m / bc1 and v^ = v / bc2 is the same number
+        # as (gamma sqrt(bc2) / bc1) m_t / (sqrt(v_t) + eps sqrt(bc2)), one pass cheaper
+        root_bc2 = math.sqrt(bias_correction2)
         np.sqrt(v, out=work)
-        work /= dt(math.sqrt(bias_correction2))
-        work += dt(self.epsilon)                                 # sqrt(v^_t) + eps
+        work += dt(self.epsilon * root_bc2)                      # sqrt(v_t) + eps sqrt(bc2)
         np.divide(m, work, out=work)
-        work *= dt(lr / bias_correction1)                        # gamma m^_t / (...)
+        work *= dt(lr * root_bc2 / bias_correction1)             # gamma m^_t / (sqrt(v^_t) + eps)
         param -= work
 
     def _hyperparameters(self):
