@@ -53,6 +53,9 @@ def parse_args(argv):
     parser.add_argument("--no-write", action="store_true", help="print the tables only")
     parser.add_argument("--keep-blas-env", action="store_true",
                         help="keep OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE as they are")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="threads for NumPy's BLAS and PyTorch alike (default: what NumPy's "
+                             "BLAS uses, normally one per core)")
     args = parser.parse_args(argv)
     args.workloads = [w.strip().lower() for w in args.workloads.split(",") if w.strip()]
     args.contenders = [c.strip().lower() for c in args.contenders.split(",") if c.strip()]
@@ -64,6 +67,8 @@ def parse_args(argv):
             parser.error(f"unknown contender {c!r}; expected some of {', '.join(CONTENDERS)}")
     if args.repeats is not None and args.repeats < 1:
         parser.error("--repeats must be at least 1")
+    if args.threads is not None and args.threads < 1:
+        parser.error("--threads must be at least 1")
     return args
 
 
@@ -167,6 +172,9 @@ def run_one(key, args, threads, log):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
+    if args.threads is not None:          # before NumPy loads, here and in the workers
+        for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[var] = str(args.threads)
     if not args.keep_blas_env and any(v in os.environ for v in harness.BLAS_ENV_VARS):
         reexec_without_blas_env(argv)
     import numpy as np

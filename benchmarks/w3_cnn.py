@@ -187,7 +187,7 @@ def train_nnscratch(ctx, limit=None):
     names = {"K1": "conv2d_0.W", "c1": "conv2d_0.b", "K2": "conv2d_2.W", "c2": "conv2d_2.b",
              "W": "dense_5.W", "b": "dense_5.b"}
     net.set_weights({names[k]: v for k, v in ctx["init"].items()})
-    net.fit(x, labels, epochs=1, batch_size=BATCH, shuffle=True, verbose=0)
+    net.fit(x, labels, epochs=1, batch_size=BATCH, shuffle=True, seed=ctx["seed"] + 1, verbose=0)
     trained = net.get_weights()
     return {k: trained[name] for k, name in names.items()}
 
