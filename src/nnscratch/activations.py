@@ -668,7 +668,7 @@ class ReLU(ElementwiseActivation):
         return np.maximum(z, 0.0)
 
     def _derivative(self, z, a):
-        return (z > 0).astype(z.dtype)
+        return z > 0      # a 0/1 mask: multiplying by it keeps grad_a's dtype, one pass fewer
 
 
 class ReLU6(ElementwiseActivation):

@@ -63,8 +63,12 @@ def max_pool_backward(grad_y, argmax, padded_shape, pool_size, stride):
     n, c = padded_shape[:2]
     dxp = np.zeros((c, n) + tuple(padded_shape[2:]), dtype=grad_y.dtype).swapaxes(0, 1)
     lead = (slice(None), slice(None))
+    overlap = any(s < k for s, k in zip(stride, pool_size))
     for t, (_, slices) in enumerate(_taps(pool_size, stride, out_sizes)):
-        dxp[lead + slices] += grad_y * (argmax == t)              # overlapping windows add up
+        if overlap:
+            dxp[lead + slices] += grad_y * (argmax == t)          # overlapping windows add up
+        else:                                                     # each position in one window
+            np.multiply(grad_y, argmax == t, out=dxp[lead + slices])
     return dxp
 
 
