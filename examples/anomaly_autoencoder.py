@@ -6,7 +6,7 @@ cases while it trains:
 
 1. a seeded share of the benign cases is held out; the rest is the training set;
 2. every feature is standardised with the mean and standard deviation of the training set only;
-3. a 30-16-4-16-30 network learns to reproduce its input (mean squared error);
+3. a 30-16-8-16-30 network (tanh hidden layers, linear output, Adam) learns to reproduce its input (mean squared error);
 4. the anomaly score of a sample is its reconstruction error,
 
    .. math::  s(x) = \\frac{1}{d} \\sum_{j=1}^{d} (x_j - \\hat x_j)^2 ;
@@ -104,19 +104,12 @@ def load_split(test_share=0.3, seed=0):
     return scale(train), scale(test), y_test
 
 
-def build_autoencoder(n_features, hidden=16, code=4, learning_rate=1e-3, seed=0):
+def build_autoencoder(n_features, hidden=16, code=8, learning_rate=1e-3, seed=0):
     """A ``n_features - hidden - code - hidden - n_features`` autoencoder trained on MSE."""
     layers = [ns.Dense(hidden, activation="tanh"), ns.Dense(code, activation="tanh"),
               ns.Dense(hidden, activation="tanh"), ns.Dense(n_features)]
-    return ns.Network(layers, loss="mse", optimizer=make_optimizer(learning_rate), seed=seed,
-                      input_shape=(n_features,))
-
-
-def make_optimizer(learning_rate):
-    """Adam when the library has it, else SGD with momentum."""
-    if hasattr(ns.optimizers, "Adam"):
-        return ns.optimizers.Adam(learning_rate=learning_rate)
-    return ns.optimizers.SGD(learning_rate=learning_rate * 10, momentum=0.9)
+    return ns.Network(layers, loss="mse", optimizer=ns.optimizers.Adam(learning_rate=learning_rate),
+                      seed=seed, input_shape=(n_features,))
 
 
 def reconstruction_error(network, x):
@@ -147,7 +140,7 @@ def plot_scores(train_scores, test_scores, y_test, threshold, auc, path):
     plt.close(fig)
 
 
-def run(epochs=300, batch_size=32, hidden=16, code=4, learning_rate=1e-3, test_share=0.3, seed=0,
+def run(epochs=100, batch_size=32, hidden=16, code=8, learning_rate=1e-3, test_share=0.3, seed=0,
         out=DEFAULT_OUT, verbose=True):
     """Train, score and draw; returns a dict of the results and the figure paths."""
     x_train, x_test, y_test = load_split(test_share, seed)
@@ -187,16 +180,24 @@ def main(argv=None):
     """Command line: ``python examples/anomaly_autoencoder.py [--epochs N] [--seed S] [--out DIR]``."""
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--epochs", type=int, default=300, help="passes over the training set")
+    parser.add_argument("--epochs", type=int, default=100, help="passes over the training set")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--hidden", type=int, default=16, help="width of the outer hidden layers")
-    parser.add_argument("--code", type=int, default=4, help="width of the bottleneck")
+    parser.add_argument("--code", type=int, default=8, help="width of the bottleneck")
     parser.add_argument("--lr", type=float, default=1e-3, help="learning rate")
     parser.add_argument("--test-share", type=float, default=0.3,
                         help="share of the benign cases held out for testing")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="folder for the PNG figures")
     args = parser.parse_args(argv)
+    for flag in ("epochs", "batch_size", "hidden", "code"):
+        if getattr(args, flag) < 1:
+            parser.error(f"--{flag.replace('_', '-')} must be a positive integer, "
+                         f"got {getattr(args, flag)}")
+    if not 0 < args.test_share < 1:
+        parser.error(f"--test-share must be a fraction in (0, 1), got {args.test_share}")
+    if not args.lr > 0:
+        parser.error(f"--lr must be > 0, got {args.lr}")
     return run(epochs=args.epochs, batch_size=args.batch_size, hidden=args.hidden, code=args.code,
                learning_rate=args.lr, test_share=args.test_share, seed=args.seed, out=args.out)
 

@@ -12,6 +12,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 import anomaly_autoencoder as example  # noqa: E402
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_blas_thread():
+    """Run on one BLAS thread: small products on two threads stall when other processes
+    (a parallel test run) share the cores, which makes these training loops many times slower."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:       # pragma: no cover - threadpoolctl comes with scikit-learn
+        yield
+        return
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
 def pairwise_auc(y_true, scores):
     """Plain-loop reference: the share of (anomaly, normal) pairs ranked right, ties count 1/2."""
     pos = [s for s, y in zip(scores, y_true) if y == 1]
@@ -88,3 +101,13 @@ def test_short_run_separates_malignant_from_benign(tmp_path, capsys):
     assert 0 < results["precision"] <= 1 and 0 < results["recall"] <= 1
     for path in results["figures"]:
         assert path.read_bytes()[:4] == b"\x89PNG" and path.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--test-share", "1.5"], "--test-share must be a fraction in (0, 1), got 1.5"),
+    (["--epochs", "0"], "--epochs must be a positive integer, got 0"),
+])
+def test_bad_flags_stop_with_a_clear_message(flags, message, capsys):
+    with pytest.raises(SystemExit) as stop:
+        example.main(flags)
+    assert stop.value.code == 2 and message in capsys.readouterr().err
