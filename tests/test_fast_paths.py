@@ -266,3 +266,81 @@ def test_sparse_crossentropy_from_logits_in_one_call(dtype, weighted, shape):
                                rtol=1e-6 if dtype == np.float32 else 1e-13, atol=1e-9)
     with pytest.raises(ValueError, match="class labels"):
         loss.value_and_gradient(z, np.full(shape[:-1], shape[-1]), w)
+
+
+# -- packed parameters --------------------------------------------------------------------------
+
+def _xor_net(**kwargs):
+    import nnscratch as ns
+    options = dict(loss="sse", optimizer=ns.optimizers.SGD(learning_rate=0.5), seed=3,
+                   dtype="float64", input_shape=(3,))
+    options.update(kwargs)
+    return ns.Network([ns.Dense(4, activation="sigmoid"), ns.Dense(1, activation="sigmoid")],
+                      **options)
+
+
+XOR_X = np.array([[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]], dtype=float)
+XOR_Y = np.array([[0], [1], [1], [0]], dtype=float)
+
+
+def test_parameters_and_gradients_are_packed_into_one_array_each():
+    net = _xor_net()
+    params, grads = net._packed_arrays()
+    assert params.size == grads.size == net.count_params()
+    for layer in net.layers:
+        for key in layer.params:
+            assert np.shares_memory(layer.params[key], params)
+            assert np.shares_memory(layer.grads[key], grads)
+    assert net._state_arrays()[0] is params
+    weights = net.get_weights()
+    net.set_weights({k: v + 1.0 for k, v in weights.items()})      # in place, still packed
+    assert net._packed_arrays() is not None
+    np.testing.assert_array_equal(net.layers[1].params["b"], weights["dense_1.b"] + 1.0)
+
+
+@pytest.mark.parametrize("clip", [{}, {"clipvalue": 0.01}, {"clipnorm": 0.05}])
+def test_packed_descent_follows_the_per_array_one(clip):
+    import nnscratch as ns
+    packed = _xor_net(optimizer=ns.optimizers.SGD(learning_rate=0.5, weight_decay=0.01, **clip))
+    plain = _xor_net(optimizer=ns.optimizers.SGD(learning_rate=0.5, weight_decay=0.01, **clip))
+    plain.set_weights(packed.get_weights())
+    plain._packed = None                                # the per-array path
+    packed.fit(XOR_X, XOR_Y, epochs=50, verbose=0)
+    plain.fit(XOR_X, XOR_Y, epochs=50, verbose=0)
+    assert packed.optimizer.iterations == plain.optimizer.iterations == 50
+    assert sorted(packed.optimizer.state) == sorted(plain.optimizer.state)
+    for key, value in packed.get_weights().items():
+        np.testing.assert_allclose(value, plain.get_weights()[key], rtol=1e-12, atol=1e-15)
+
+
+def test_packing_steps_aside_when_it_would_be_wrong():
+    import nnscratch as ns
+    net = _xor_net()
+    net.layers[0].trainable = False                     # a frozen layer: per-array updates
+    frozen = net.layers[0].params["W"].copy()
+    assert net._packed_arrays() is None
+    net.fit(XOR_X, XOR_Y, epochs=5, verbose=0)
+    np.testing.assert_array_equal(net.layers[0].params["W"], frozen)
+    net.layers[0].trainable = True
+    net.layers[1].params["W"] = net.layers[1].params["W"].copy()   # rebound: not a view any more
+    assert net._packed_arrays() is None
+    before = net.layers[1].params["W"].copy()
+    net.fit(XOR_X, XOR_Y, epochs=5, verbose=0)
+    assert not np.array_equal(net.layers[1].params["W"], before)    # and it still trains
+    mixed = ns.Network([ns.Dense(3), ns.BatchNormalization(), ns.Dense(1)], input_shape=(2,))
+    assert mixed._packed is None                        # a layer that does not declare packable
+    adam = _xor_net(optimizer=ns.optimizers.Adam())
+    assert not adam.optimizer.elementwise_stateless()   # state per parameter: per-array updates
+    adam.fit(XOR_X, XOR_Y, epochs=2, verbose=0)
+    assert set(adam.optimizer.state) == {"dense_0.W", "dense_0.b", "dense_1.W", "dense_1.b"}
+
+
+def test_a_deep_copy_of_a_packed_network_trains_like_the_original():
+    import copy
+    net = _xor_net()
+    twin = copy.deepcopy(net)
+    assert twin._packed_arrays() is None          # its views no longer share one array
+    net.fit(XOR_X, XOR_Y, epochs=20, verbose=0)
+    twin.fit(XOR_X, XOR_Y, epochs=20, verbose=0)
+    for key, value in net.get_weights().items():
+        np.testing.assert_allclose(twin.get_weights()[key], value, rtol=1e-12)

@@ -268,13 +268,16 @@ def sigmoid(z):
     relative rounding, both tails) in four in-place operations instead of a dozen; it matters
     for small layers, where each NumPy call costs more than its arithmetic.
     """
-    if _all_small(z, -_exp_floor(z.dtype)):
+    if _all_small(z, _SIGMOID_PLAIN_BOUND.get(z.dtype.char) or -_exp_floor(z.dtype)):
         t = np.negative(z)
         np.exp(t, out=t)                     # e^{-z}, finite and normal here
         t += 1.0
         return np.reciprocal(t, out=t)       # 1 / (1 + e^{-z})
     e = _exp(-np.abs(z))
     return _select(z >= 0, 1.0, e, z.dtype) / (1.0 + e)
+
+
+_SIGMOID_PLAIN_BOUND = {"f": -_exp_floor(np.float32), "d": -_exp_floor(np.float64)}
 
 
 def _all_small(z, bound):

@@ -91,6 +91,7 @@ class Network:
         self.epochs_trained = 0
         self.metadata = None      # user data saved with the model (see nnscratch.io)
         self._logit_loss = None
+        self._packed = None       # see _pack_parameters
         first_dim = getattr(self.layers[0], "input_dim", None) if self.layers else None
         if input_shape is None and first_dim is not None:
             input_shape = (first_dim,)
@@ -126,6 +127,51 @@ class Network:
         self._logit_loss = self._fused_loss()
         self._param_keys = [(layer, key, f"{layer.name}.{key}")    # named_parameters, per batch
                             for layer in self.layers for key in layer.params]
+        self._packed = self._pack_parameters()
+
+    def _pack_parameters(self):
+        """Move every parameter into one contiguous array, and every gradient into another.
+
+        The layers keep views of the two arrays, so nothing changes for them; but an update rule
+        that treats each element on its own and keeps no state (plain gradient descent) can then
+        update all parameters in one operation instead of one per array, and ``fit`` copies
+        them in one. For a small network those per-array calls are most of a step's cost.
+        Done only when every layer with parameters is ``packable`` and all share one dtype.
+        Returns ``(params, grads, views)``, or None.
+        """
+        keys = self._param_keys
+        if not keys or not all(layer.packable for layer, _, _ in keys):
+            return None
+        arrays = [layer.params[key] for layer, key, _ in keys]
+        if len({a.dtype for a in arrays}) != 1:
+            return None
+        flat_params = np.empty(sum(a.size for a in arrays), dtype=arrays[0].dtype)
+        flat_grads = np.zeros_like(flat_params)
+        views, offset = [], 0
+        for (layer, key, _), value in zip(keys, arrays):
+            part = slice(offset, offset + value.size)
+            param = flat_params[part].reshape(value.shape)
+            param[...] = value
+            grad = flat_grads[part].reshape(value.shape)
+            layer.params[key], layer.grads[key] = param, grad
+            views.append((layer, key, param, grad))
+            offset += value.size
+        return flat_params, flat_grads, views
+
+    def _packed_arrays(self):
+        """``(params, grads)`` of the packing while it holds and every layer trains, else None.
+
+        It holds while each layer still uses its views (nothing rebound ``params[key]``) and
+        they are views of these arrays (a deep copy of the network has views of nothing).
+        """
+        if self._packed is None:
+            return None
+        params, grads, views = self._packed
+        for layer, key, param, grad in views:
+            if (not layer.trainable or layer.params[key] is not param or layer.grads[key] is not grad
+                    or param.base is not params or grad.base is not grads):
+                return None
+        return params, grads
 
     def ensure_built(self, input_shape):
         """Build on first use; afterwards check the sample shape matches the built one."""
@@ -247,7 +293,7 @@ class Network:
         loss = self.compute_gradients(x, y, sample_weight, training=True)
         if not math.isfinite(loss):
             raise TrainingError(f"the training loss became {loss}; the parameters were not updated")
-        self.optimizer.step(self.named_parameters())
+        self.optimizer.step(self.named_parameters(), packed=self._packed_arrays())
         return loss
 
     # -- data ------------------------------------------------------------------------------
@@ -408,6 +454,7 @@ class Network:
         only after the last one: a non-finite weight shows in the next batch's loss anyway.
         """
         use_permutation = shuffle and len(slices) > 1
+        whole = len(slices) == 1 and slices[0] == slice(0, len(x))
         collect_outputs = bool(self.metrics)
         # The weights and buffers before each of the last two batches: when a loss turns out
         # non-finite, those before the previous batch (whose loss was finite) are put back.
@@ -419,8 +466,11 @@ class Network:
             total_loss, outputs, targets = 0.0, [], []
             for batch_index, piece in enumerate(slices):
                 index = piece if order is None else order[piece]
-                xb, yb = x[index], y[index]
-                wb = None if weights is None else weights[index]
+                if whole:                        # one batch of everything, in order: no slicing
+                    xb, yb, wb = x, y, weights
+                else:
+                    xb, yb = x[index], y[index]
+                    wb = None if weights is None else weights[index]
                 cbs.on_batch_begin(batch_index, {"size": len(xb)})
                 saved[step % 2] = self._copy_state(into=saved[step % 2], arrays=arrays)
                 try:
@@ -448,7 +498,10 @@ class Network:
                 break
 
     def _state_arrays(self):
-        """Every parameter and buffer array, in layer order."""
+        """Every parameter and buffer array, in layer order (the packed parameters as one)."""
+        packed = self._packed_arrays()
+        if packed is not None:
+            return [packed[0]] + [value for layer in self.layers for value in layer.buffers.values()]
         return [value for layer in self.layers
                 for store in (layer.params, layer.buffers) for value in store.values()]
 

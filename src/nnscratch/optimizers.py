@@ -128,9 +128,18 @@ class Optimizer:
                 for g in grads:
                     g *= g.dtype.type(scale)
 
-    def step(self, named_parameters):
-        """Update every ``(name, param, grad)`` in place with the rule of this optimizer."""
+    def step(self, named_parameters, packed=None):
+        """Update every ``(name, param, grad)`` in place with the rule of this optimizer.
+
+        ``packed``: optionally ``(params, grads)``, two arrays that hold all of the parameters
+        and gradients of ``named_parameters`` (the views are into them, as a Network packs
+        them). A rule for which :meth:`elementwise_stateless` holds then updates all of them in
+        one call, which is the same computation with fewer, larger operations.
+        """
         named_parameters = list(named_parameters)
+        if packed is not None and self.elementwise_stateless():
+            self._step_packed(named_parameters, *packed)
+            return
         if self.clipnorm is not None or self.clipvalue is not None:
             self.clip([g for _, _, g in named_parameters])
         lr = self.current_learning_rate()
@@ -143,6 +152,23 @@ class Optimizer:
             if state is None:
                 state = self.state[name] = self.init_state(param)
             self.update(param, grad, state, lr)
+
+    def _step_packed(self, named_parameters, params, grads):
+        """:meth:`step` on the two packed arrays at once (see ``packed`` there)."""
+        if len(self.state) < len(named_parameters):       # the per-name (empty) states, once
+            for name, param, _ in named_parameters:
+                if name not in self.state:
+                    self.state[name] = self.init_state(param)
+        if self.clipnorm is not None or self.clipvalue is not None:
+            self.clip([grads])                # one array: the same global norm and values
+        lr = self.current_learning_rate()
+        self.iterations += 1
+        self.update(params, grads, {}, lr)
+
+    def elementwise_stateless(self):
+        """Whether the rule, with these hyperparameters, treats each element on its own and
+        keeps no state: then all parameters can be updated as one array (see :meth:`step`)."""
+        return False
 
     def init_state(self, param):
         """The per-parameter state (e.g. zero moments shaped like ``param``)."""
@@ -254,6 +280,9 @@ class SGD(Optimizer):
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
             raise ConfigError("SGD with nesterov=True needs momentum > 0 and dampening 0, "
                               f"got momentum={momentum}, dampening={dampening}")
+
+    def elementwise_stateless(self):
+        return not self.momentum                                 # plain (weight-decayed) descent
 
     def update(self, param, grad, state, lr):
         dt = param.dtype.type

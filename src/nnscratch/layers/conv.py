@@ -134,6 +134,7 @@ class _BaseConv(ActivatedLayer):
     """Arguments, parameters and bookkeeping shared by the convolution layers."""
 
     rank = None
+    packable = True       # W, b and their gradients change in place only
 
     def __init__(self, filters, kernel_size, stride=1, padding=0, dilation=1, activation=None,
                  use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",

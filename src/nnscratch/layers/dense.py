@@ -39,6 +39,8 @@ class Dense(ActivatedLayer):
         The number of input features, so a network can be built before it sees data.
     """
 
+    packable = True       # W, b and their gradients change in place only
+
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  input_dim=None, name=None):
