@@ -344,3 +344,16 @@ def test_a_deep_copy_of_a_packed_network_trains_like_the_original():
     twin.fit(XOR_X, XOR_Y, epochs=20, verbose=0)
     for key, value in net.get_weights().items():
         np.testing.assert_allclose(twin.get_weights()[key], value, rtol=1e-12)
+
+
+def test_callback_list_says_which_hooks_have_listeners():
+    from nnscratch.callbacks import Callback, CallbackList, History
+
+    class Batches(Callback):
+        def on_batch_end(self, batch, logs=None):
+            pass
+
+    assert not CallbackList([History()], network=None).listened("on_batch_end")
+    both = CallbackList([History(), Batches()], network=None)
+    assert both.listened("on_batch_end") and both.listened("on_epoch_end")
+    assert not both.listened("on_batch_begin")

@@ -76,8 +76,13 @@ class CallbackList:
         def call_all(*args, **kwargs):
             for method in methods:
                 method(*args, **kwargs)
+        call_all.listeners = len(methods)
         self.__dict__[hook] = call_all
         return call_all
+
+    def listened(self, hook):
+        """Whether any callback defines ``hook`` (the loop can then skip building its logs)."""
+        return getattr(self, hook).listeners > 0
 
 
 class History(Callback):

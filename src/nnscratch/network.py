@@ -167,9 +167,10 @@ class Network:
         if self._packed is None:
             return None
         params, grads, views = self._packed
+        if views[0][2].base is not params:            # a copy: all its views are copies
+            return None
         for layer, key, param, grad in views:
-            if (not layer.trainable or layer.params[key] is not param or layer.grads[key] is not grad
-                    or param.base is not params or grad.base is not grads):
+            if not layer.trainable or layer.params[key] is not param or layer.grads[key] is not grad:
                 return None
         return params, grads
 
@@ -455,6 +456,7 @@ class Network:
         """
         use_permutation = shuffle and len(slices) > 1
         whole = len(slices) == 1 and slices[0] == slice(0, len(x))
+        batch_begin, batch_end = cbs.listened("on_batch_begin"), cbs.listened("on_batch_end")
         collect_outputs = bool(self.metrics)
         # The weights and buffers before each of the last two batches: when a loss turns out
         # non-finite, those before the previous batch (whose loss was finite) are put back.
@@ -471,7 +473,8 @@ class Network:
                 else:
                     xb, yb = x[index], y[index]
                     wb = None if weights is None else weights[index]
-                cbs.on_batch_begin(batch_index, {"size": len(xb)})
+                if batch_begin:
+                    cbs.on_batch_begin(batch_index, {"size": len(xb)})
                 saved[step % 2] = self._copy_state(into=saved[step % 2], arrays=arrays)
                 try:
                     loss = self.train_step(xb, yb, wb)
@@ -482,7 +485,8 @@ class Network:
                 if collect_outputs:
                     outputs.append(self.last_output.copy())
                     targets.append(yb)
-                cbs.on_batch_end(batch_index, {"size": len(xb), "loss": loss})
+                if batch_end:
+                    cbs.on_batch_end(batch_index, {"size": len(xb), "loss": loss})
             if ((watched or epoch + 1 == epochs)
                     and not self._state_finite(arrays)):   # the epoch's last update overflowed
                 raise self._diverged(epoch, len(slices) - 1, saved, step, after_update=True)

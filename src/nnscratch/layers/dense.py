@@ -70,7 +70,8 @@ class Dense(ActivatedLayer):
 
     def linear_forward(self, x, training=False):
         W = self.params["W"]
-        check_input_features(self, x, W.shape[0])
+        if x.ndim < 2 or x.shape[-1] != W.shape[0]:
+            check_input_features(self, x, W.shape[0])       # raises, naming the layer
         self._x = x
         z = x @ W                                   # Z = X W (+ b)
         if self.use_bias:
