@@ -357,3 +357,19 @@ def test_callback_list_says_which_hooks_have_listeners():
     both = CallbackList([History(), Batches()], network=None)
     assert both.listened("on_batch_end") and both.listened("on_epoch_end")
     assert not both.listened("on_batch_begin")
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "relu", "tanh", "softmax"])
+def test_activated_layer_backward_with_a_foreign_gradient_goes_through_the_checks(name):
+    import nnscratch as ns
+    layer = ns.Dense(3, activation=name)
+    layer.build((2,), rng=np.random.default_rng(0), dtype=np.float32)
+    x = np.random.default_rng(1).standard_normal((4, 2)).astype(np.float32)
+    layer.forward(x)
+    grad = np.random.default_rng(2).standard_normal((4, 3))
+    fast = layer.backward(grad.astype(np.float32))                  # the network's case
+    slow = layer.backward(grad)                                     # float64: converted first
+    assert fast.dtype == slow.dtype == np.float32
+    np.testing.assert_allclose(fast, slow, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="one shape"):
+        layer.backward(np.ones((4, 2), dtype=np.float32))

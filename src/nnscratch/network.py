@@ -137,7 +137,7 @@ class Network:
         update all parameters in one operation instead of one per array, and ``fit`` copies
         them in one. For a small network those per-array calls are most of a step's cost.
         Done only when every layer with parameters is ``packable`` and all share one dtype.
-        Returns ``(params, grads, views)``, or None.
+        Returns ``(params, grads, views, named_parameters)``, or None.
         """
         keys = self._param_keys
         if not keys or not all(layer.packable for layer, _, _ in keys):
@@ -156,7 +156,8 @@ class Network:
             layer.params[key], layer.grads[key] = param, grad
             views.append((layer, key, param, grad))
             offset += value.size
-        return flat_params, flat_grads, views
+        named = [(f"{layer.name}.{key}", param, grad) for layer, key, param, grad in views]
+        return flat_params, flat_grads, views, named
 
     def _packed_arrays(self):
         """``(params, grads)`` of the packing while it holds and every layer trains, else None.
@@ -166,7 +167,7 @@ class Network:
         """
         if self._packed is None:
             return None
-        params, grads, views = self._packed
+        params, grads, views, _ = self._packed
         if views[0][2].base is not params:            # a copy: all its views are copies
             return None
         for layer, key, param, grad in views:
@@ -294,7 +295,10 @@ class Network:
         loss = self.compute_gradients(x, y, sample_weight, training=True)
         if not math.isfinite(loss):
             raise TrainingError(f"the training loss became {loss}; the parameters were not updated")
-        self.optimizer.step(self.named_parameters(), packed=self._packed_arrays())
+        packed = self._packed_arrays()
+        # while the packing holds, the parameter list is the one made when packing
+        named = self._packed[3] if packed is not None else self.named_parameters()
+        self.optimizer.step(named, packed=packed)
         return loss
 
     # -- data ------------------------------------------------------------------------------

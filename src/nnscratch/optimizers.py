@@ -136,7 +136,8 @@ class Optimizer:
         them). A rule for which :meth:`elementwise_stateless` holds then updates all of them in
         one call, which is the same computation with fewer, larger operations.
         """
-        named_parameters = list(named_parameters)
+        if not isinstance(named_parameters, list):
+            named_parameters = list(named_parameters)
         if packed is not None and self.elementwise_stateless():
             self._step_packed(named_parameters, *packed)
             return

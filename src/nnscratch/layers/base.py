@@ -163,7 +163,12 @@ class ActivatedLayer(Layer):
     def backward(self, grad_a):
         if self._is_identity:
             return self.backward_from_z(grad_a)
-        grad_z = self.activation.backward(self.last_z, self._last_a, grad_a)   # dZ = dA * f'(Z)
+        z = self.last_z
+        if type(grad_a) is np.ndarray and grad_a.dtype == z.dtype and grad_a.shape == z.shape:
+            # z and a are this layer's own arrays: straight to the kernel, nothing to convert
+            grad_z = self.activation._backward(z, self._last_a, grad_a)      # dZ = dA * f'(Z)
+        else:
+            grad_z = self.activation.backward(z, self._last_a, grad_a)
         return self.backward_from_z(grad_z)
 
     def linear_forward(self, x, training=False):
