@@ -460,6 +460,7 @@ class Network:
         """
         use_permutation = shuffle and len(slices) > 1
         whole = len(slices) == 1 and slices[0] == slice(0, len(x))
+        epoch_begin = cbs.listened("on_epoch_begin")
         batch_begin, batch_end = cbs.listened("on_batch_begin"), cbs.listened("on_batch_end")
         collect_outputs = bool(self.metrics)
         # The weights and buffers before each of the last two batches: when a loss turns out
@@ -467,7 +468,8 @@ class Network:
         saved, step = [None, None], 0
         arrays = self._state_arrays()        # layers change parameters and buffers in place
         for epoch in range(initial_epoch, epochs):
-            cbs.on_epoch_begin(epoch, {})
+            if epoch_begin:
+                cbs.on_epoch_begin(epoch, {})
             order = self.shuffle_rng.permutation(len(x)) if use_permutation else None
             total_loss, outputs, targets = 0.0, [], []
             for batch_index, piece in enumerate(slices):

@@ -157,7 +157,10 @@ class ActivatedLayer(Layer):
         if self._is_identity:
             self._last_a = z
             return z
-        self._last_a = self.activation.forward(z)
+        if z.dtype.char in "fd" and z.size:       # as the public forward would: no conversion
+            self._last_a = self.activation._forward(z)
+        else:
+            self._last_a = self.activation.forward(z)
         return self._last_a
 
     def backward(self, grad_a):
