@@ -7,7 +7,8 @@ layers (slope 0.2, as in DCGAN); the training loop is the one in ``gan.py`` (non
 generator loss, Adam with :math:`\\beta_1 = 0.5`, learning rates decaying to 0 on a half cosine).
 The discriminator judges two images at a time (``--pack 2``, as in PacGAN), which keeps the
 generator drawing every kind of digit: without it, the generated digits lean towards the
-blurry shapes that pass for 3, 8 and 9.
+blurry shapes that pass for 3, 8 and 9. ``--generator conv`` draws with transposed
+convolutions instead (DCGAN's shape, 8x8 images built up from 2x2 feature maps).
 
 To judge the result with a number as well as by eye, a small softmax classifier (trained on the
 real digits with this library) reads 1,000 generated digits: the script prints how many it
@@ -61,22 +62,45 @@ def judge(classifier, images):
     return counts, float(probabilities.max(axis=1).mean())
 
 
-def build(noise_dim=32, width=256, g_lr=5e-4, d_lr=5e-4, pack=2, decay_steps=None, seed=0):
-    """Generator: noise -> 64 pixels (tanh). Discriminator: ``pack`` images -> P(real)."""
-    generator = mlp([width, width], 64, "tanh", LEAKY, noise_dim, "mse",
-                    adam(g_lr, decay_steps=decay_steps), seed)
+def build(noise_dim=32, width=256, g_lr=5e-4, d_lr=5e-4, pack=2, decay_steps=None, seed=0,
+          generator="mlp"):
+    """Generator: noise -> 64 pixels (tanh). Discriminator: ``pack`` images -> P(real).
+
+    ``generator="conv"`` swaps the MLP generator for :func:`conv_generator`.
+    """
+    if generator not in ("mlp", "conv"):
+        raise ns.errors.ConfigError(f"generator must be 'mlp' or 'conv', got {generator!r}")
+    if generator == "conv":
+        generator = conv_generator(noise_dim, adam(g_lr, decay_steps=decay_steps), seed)
+    else:
+        generator = mlp([width, width], 64, "tanh", LEAKY, noise_dim, "mse",
+                        adam(g_lr, decay_steps=decay_steps), seed)
     discriminator = mlp([width, width], 1, "sigmoid", LEAKY, 64 * pack, "binary_crossentropy",
                         adam(d_lr, decay_steps=decay_steps), seed + 1)
     return generator, discriminator
 
 
-def plot_grid(fake, real, path, iterations):
+def conv_generator(noise_dim, optimizer, seed, channels=32):
+    """A DCGAN-style generator: noise -> (2c, 2, 2) -> (c, 4, 4) -> (1, 8, 8) -> 64 pixels.
+
+    Each ``Conv2DTranspose(kernel 4, stride 2, padding 1)`` doubles the image side:
+    :math:`(H - 1) \\cdot 2 - 2 + 4 = 2H`.
+    """
+    layers = [ns.Dense(2 * channels * 2 * 2, activation=LEAKY), ns.Reshape((2 * channels, 2, 2)),
+              ns.Conv2DTranspose(channels, 4, stride=2, padding=1, activation=LEAKY),
+              ns.Conv2DTranspose(1, 4, stride=2, padding=1, activation="tanh"), ns.Flatten()]
+    return ns.Network(layers, loss="mse", optimizer=optimizer, seed=seed,
+                      input_shape=(noise_dim,))
+
+
+def plot_grid(fake, real, path, iterations, kind="mlp"):
     """Generated digits (left) beside real ones (right), each an 8x8 grid of 8x8 images."""
     plt = pyplot()
     cmap = plt.get_cmap("gray_r").with_extremes(bad="#d5dde6")
     fig, axes = plt.subplots(1, 2, figsize=(10, 5.3))
-    for ax, images, title in ((axes[0], fake, f"generated (after {iterations} iterations)"),
-                              (axes[1], real, "real (scikit-learn digits)")):
+    panels = ((axes[0], fake, f"generated ({kind} generator, {iterations} iterations)"),
+              (axes[1], real, "real (scikit-learn digits)"))
+    for ax, images, title in panels:
         ax.imshow(tile(images), cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
         ax.set_title(title)
         ax.axis("off")
@@ -96,12 +120,12 @@ def tile(images, rows=8, cols=8, gap=1):
 
 
 def run(iterations=10000, batch_size=64, noise_dim=32, width=256, g_lr=5e-4, d_lr=5e-4,
-        pack=2, decay=True, seed=0, out=DEFAULT_OUT, verbose=True):
+        pack=2, decay=True, kind="mlp", seed=0, out=DEFAULT_OUT, verbose=True):
     """Train the GAN and draw the grid; returns the samples, the losses and the figure path."""
     start = time.perf_counter()
     images, labels = load_images()
     generator, discriminator = build(noise_dim, width, g_lr, d_lr, pack,
-                                     iterations if decay else None, seed)
+                                     iterations if decay else None, seed, kind)
 
     def sample_real(rng, n):
         return images[rng.integers(0, len(images), n)]
@@ -118,7 +142,7 @@ def run(iterations=10000, batch_size=64, noise_dim=32, width=256, g_lr=5e-4, d_l
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     figure = out / "gan_digits.png"
-    plot_grid(fake, real, figure, iterations)
+    plot_grid(fake, real, figure, iterations, kind)
     if verbose:
         print(f"{iterations} iterations in {seconds:.1f} s; final D loss "
               f"{history['d_loss'][-1]:.3f}, G loss {history['g_loss'][-1]:.3f}")
@@ -147,13 +171,15 @@ def main(argv=None):
                         help="images per discriminator input (1: a plain GAN)")
     parser.add_argument("--no-decay", action="store_true",
                         help="keep the learning rates constant instead of decaying them to 0")
+    parser.add_argument("--generator", choices=("mlp", "conv"), default="mlp",
+                        help="mlp: two dense layers; conv: dense then two Conv2DTranspose layers")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="folder for the PNG figure")
     args = parser.parse_args(argv)
     check_args(parser, args)
     return run(iterations=args.iterations, batch_size=args.batch_size, noise_dim=args.noise_dim,
                width=args.width, g_lr=args.g_lr, d_lr=args.d_lr, pack=args.pack,
-               decay=not args.no_decay,
+               decay=not args.no_decay, kind=args.generator,
                seed=args.seed, out=args.out)
 
 

@@ -216,3 +216,17 @@ def test_command_line_dispatch_and_bad_flags(capsys):
     with pytest.raises(SystemExit):
         gan.main(["digits", "--iterations", "0"])
     assert "--iterations must be a positive integer, got 0" in capsys.readouterr().err
+
+
+def test_conv_generator_doubles_the_side_twice_and_trains(tmp_path):
+    g, _ = gan_digits.build(generator="conv", seed=0)
+    assert [layer.compute_output_shape(shape) for layer, shape in
+            zip(g.layers[2:4], [(64, 2, 2), (32, 4, 4)])] == [(32, 4, 4), (1, 8, 8)]
+    results = gan_digits.main(["--generator", "conv", "--iterations", "60", "--out", str(tmp_path)])
+    assert results["figure"].read_bytes()[:4] == b"\x89PNG"
+    samples = results["samples"]
+    assert samples.shape == (64, 64) and np.all(np.isfinite(samples))
+    assert np.all(np.abs(samples) <= 1.0)
+    assert np.all(np.isfinite(results["history"]["g_loss"]))
+    with pytest.raises(ns.errors.ConfigError, match="generator must be 'mlp' or 'conv'"):
+        gan_digits.build(generator="resnet")
