@@ -506,7 +506,9 @@ class Sigmoid(ElementwiseActivation):
         return sigmoid(z)
 
     def _derivative(self, z, a):
-        return a * (1.0 - a)
+        d = 1.0 - a
+        d *= a              # a (1 - a)
+        return d
 
 
 class HardSigmoid(ElementwiseActivation):

@@ -465,8 +465,8 @@ class Network:
         collect_outputs = bool(self.metrics)
         # The weights and buffers before each of the last two batches: when a loss turns out
         # non-finite, those before the previous batch (whose loss was finite) are put back.
-        saved, step = [None, None], 0
         arrays = self._state_arrays()        # layers change parameters and buffers in place
+        saved, step = [self._copy_state(arrays=arrays), self._copy_state(arrays=arrays)], 0
         for epoch in range(initial_epoch, epochs):
             if epoch_begin:
                 cbs.on_epoch_begin(epoch, {})
@@ -481,7 +481,8 @@ class Network:
                     wb = None if weights is None else weights[index]
                 if batch_begin:
                     cbs.on_batch_begin(batch_index, {"size": len(xb)})
-                saved[step % 2] = self._copy_state(into=saved[step % 2], arrays=arrays)
+                for target, value in zip(saved[step % 2], arrays):     # the weights before it
+                    np.copyto(target, value)
                 try:
                     loss = self.train_step(xb, yb, wb)
                 except TrainingError:
