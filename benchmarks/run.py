@@ -1,6 +1,6 @@
 """Run the benchmarks of BENCHMARKS.md side by side and write benchmarks/RESULTS.md.
 
-    python benchmarks/run.py                 # W1, W2, W3, every contender, 3+ rounds each
+    python benchmarks/run.py                 # W1, W2, W3, every contender, 5+ rounds each
     python benchmarks/run.py --quick         # fewer rounds, 1/8 of the W2/W3 data
     python benchmarks/run.py --workloads w1 --contenders nnscratch,numpy
 
@@ -43,7 +43,7 @@ def parse_args(argv):
     parser.add_argument("--contenders", default=",".join(CONTENDERS),
                         help="comma-separated subset of " + ",".join(CONTENDERS))
     parser.add_argument("--repeats", type=int, default=None,
-                        help="timed rounds per contender (default 5 for W1, 3 otherwise; "
+                        help="timed rounds per contender (default 7 for W1, 5 otherwise; "
                              "--quick: 3 for W1, 1 otherwise)")
     parser.add_argument("--quick", action="store_true",
                         help="fewer rounds and 1/8 of the W2/W3 data, for trying things")
@@ -124,7 +124,7 @@ def run_one(key, args, threads, log):
     if args.repeats is not None:
         repeats = args.repeats
     else:
-        repeats = (3 if args.quick else 5) if key == "w1" else (1 if args.quick else 3)
+        repeats = (3 if args.quick else 7) if key == "w1" else (1 if args.quick else 5)
     log(f"{module.TITLE}\n  {repeats} round(s); contenders: {', '.join(contenders)}")
 
     rates = []
@@ -161,6 +161,8 @@ def run_one(key, args, threads, log):
         notes.append(f"Work: {flop:.1f} GFLOP per epoch ({ctx_samples} samples x 6 x 234,752); "
                      f"float32 2048x2048 matrix product in the same run: {peak_rate:.1f} GFLOP/s "
                      f"(median of {len(rates)}).")
+    notes.append("Every round, in seconds (a shared machine's noise shows here): " + "; ".join(
+        f"{name} " + " ".join(f"{t:.3g}" for t in r["times"]) for name, r in results.items()))
     notes.extend(getattr(module, "NOTES", []))
     failures = [f"{n}: {r['error']}" for n, r in results.items() if r["error"]]
     if failures:
