@@ -1,4 +1,4 @@
-"""Anomaly detection with an autoencoder: learn what "normal" looks like, flag what it cannot rebuild.
+"""Anomaly detection with an autoencoder: learn what "normal" is, flag what it cannot rebuild.
 
 Data: scikit-learn's breast-cancer set (569 samples, 30 features). Benign cases (target 1) are
 the normal class, malignant cases (target 0) the anomalies. The autoencoder sees only benign
@@ -6,7 +6,8 @@ cases while it trains:
 
 1. a seeded share of the benign cases is held out; the rest is the training set;
 2. every feature is standardised with the mean and standard deviation of the training set only;
-3. a 30-16-8-16-30 network (tanh hidden layers, linear output, Adam) learns to reproduce its input (mean squared error);
+3. a 30-16-8-16-30 network (tanh hidden layers, linear output, Adam) learns to reproduce its
+   input (mean squared error);
 4. the anomaly score of a sample is its reconstruction error,
 
    .. math::  s(x) = \\frac{1}{d} \\sum_{j=1}^{d} (x_j - \\hat x_j)^2 ;
@@ -26,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 import nnscratch as ns
+from blas_threads import add_argument as add_blas_threads_flag, blas_threads
 from nnscratch.plots import plot_history, pyplot
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "output"
@@ -84,7 +86,8 @@ def precision_recall(y_true, flagged):
 
 
 def load_split(test_share=0.3, seed=0):
-    """Standardised ``(x_train, x_test, y_test)``: benign-only training, held-out benign + all malignant.
+    """Standardised ``(x_train, x_test, y_test)``: benign cases to train on; held-out benign
+    cases and all malignant ones to test on.
 
     ``y_test`` is 1 for malignant (the anomalies) and 0 for benign.
     """
@@ -177,7 +180,7 @@ def run(epochs=100, batch_size=32, hidden=16, code=8, learning_rate=1e-3, test_s
 
 
 def main(argv=None):
-    """Command line: ``python examples/anomaly_autoencoder.py [--epochs N] [--seed S] [--out DIR]``."""
+    """Command line: ``python examples/anomaly_autoencoder.py [--epochs N] [--out DIR] ...``."""
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--epochs", type=int, default=100, help="passes over the training set")
@@ -188,6 +191,7 @@ def main(argv=None):
     parser.add_argument("--test-share", type=float, default=0.3,
                         help="share of the benign cases held out for testing")
     parser.add_argument("--seed", type=int, default=0)
+    add_blas_threads_flag(parser)
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="folder for the PNG figures")
     args = parser.parse_args(argv)
     for flag in ("epochs", "batch_size", "hidden", "code"):
@@ -198,8 +202,10 @@ def main(argv=None):
         parser.error(f"--test-share must be a fraction in (0, 1), got {args.test_share}")
     if not args.lr > 0:
         parser.error(f"--lr must be > 0, got {args.lr}")
-    return run(epochs=args.epochs, batch_size=args.batch_size, hidden=args.hidden, code=args.code,
-               learning_rate=args.lr, test_share=args.test_share, seed=args.seed, out=args.out)
+    with blas_threads(args.blas_threads):
+        return run(epochs=args.epochs, batch_size=args.batch_size, hidden=args.hidden,
+                   code=args.code, learning_rate=args.lr, test_share=args.test_share,
+                   seed=args.seed, out=args.out)
 
 
 if __name__ == "__main__":

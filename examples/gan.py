@@ -7,7 +7,8 @@ A generator :math:`G` maps noise :math:`z \\sim \\mathcal N(0, I)` to samples; a
   one-sided label smoothing :math:`s`) and fakes :math:`G(z)` (label 0), one step down the binary
   cross-entropy
 
-  .. math::  L_D = -\\tfrac{1}{2}\\big(\\overline{\\log D(x)} + \\overline{\\log(1 - D(G(z)))}\\big);
+  .. math::  L_D = -\\tfrac{1}{2}\\big(\\overline{\\log D(x)}
+             + \\overline{\\log(1 - D(G(z)))}\\big);
 
 - **generator step**, with the non-saturating loss of Goodfellow et al. (2014): the generator is
   scored by D's cross-entropy on its fakes *labelled real*,
@@ -54,7 +55,7 @@ def adam(learning_rate, beta_1=0.5, decay_steps=None):
 
 
 def mlp(widths, outputs, output_activation, hidden_activation, input_dim, loss, optimizer, seed):
-    """A fully connected Network: ``input_dim -> widths... -> outputs``, built for its input size."""
+    """A fully connected Network ``input_dim -> widths... -> outputs``, built for its input."""
     layers = [ns.Dense(w, activation=hidden_activation) for w in widths]
     layers.append(ns.Dense(outputs, activation=output_activation))
     return ns.Network(layers, loss=loss, optimizer=optimizer, seed=seed, input_shape=(input_dim,))

@@ -26,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 import nnscratch as ns
+from blas_threads import add_argument as add_blas_threads_flag, blas_threads
 from gan import adam, check_args, generate, mlp, train_gan
 from nnscratch.plots import pyplot
 
@@ -174,13 +175,15 @@ def main(argv=None):
     parser.add_argument("--generator", choices=("mlp", "conv"), default="mlp",
                         help="mlp: two dense layers; conv: dense then two Conv2DTranspose layers")
     parser.add_argument("--seed", type=int, default=0)
+    add_blas_threads_flag(parser)
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="folder for the PNG figure")
     args = parser.parse_args(argv)
     check_args(parser, args)
-    return run(iterations=args.iterations, batch_size=args.batch_size, noise_dim=args.noise_dim,
-               width=args.width, g_lr=args.g_lr, d_lr=args.d_lr, pack=args.pack,
-               decay=not args.no_decay, kind=args.generator,
-               seed=args.seed, out=args.out)
+    with blas_threads(args.blas_threads):
+        return run(iterations=args.iterations, batch_size=args.batch_size, noise_dim=args.noise_dim,
+                   width=args.width, g_lr=args.g_lr, d_lr=args.d_lr, pack=args.pack,
+                   decay=not args.no_decay, kind=args.generator,
+                   seed=args.seed, out=args.out)
 
 
 if __name__ == "__main__":

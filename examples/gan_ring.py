@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from blas_threads import add_argument as add_blas_threads_flag, blas_threads
 from gan import adam, check_args, generate, mlp, train_gan
 from nnscratch.plots import pyplot
 
@@ -166,15 +167,17 @@ def main(argv=None):
                         help="one-sided: real samples are labelled 1 - this")
     parser.add_argument("--snapshots", type=int, default=8, help="panels in the figure")
     parser.add_argument("--seed", type=int, default=0)
+    add_blas_threads_flag(parser)
     parser.add_argument("--out", default=str(DEFAULT_OUT), help="folder for the PNG figure")
     args = parser.parse_args(argv)
     check_args(parser, args)
     if not 0.0 <= args.label_smoothing < 1.0:
         parser.error(f"--label-smoothing must be in [0, 1), got {args.label_smoothing}")
-    return run(iterations=args.iterations, batch_size=args.batch_size, noise_dim=args.noise_dim,
-               width=args.width, g_lr=args.g_lr, d_lr=args.d_lr, pack=args.pack,
-               decay=not args.no_decay, label_smoothing=args.label_smoothing,
-               snapshots=args.snapshots, seed=args.seed, out=args.out)
+    with blas_threads(args.blas_threads):
+        return run(iterations=args.iterations, batch_size=args.batch_size, noise_dim=args.noise_dim,
+                   width=args.width, g_lr=args.g_lr, d_lr=args.d_lr, pack=args.pack,
+                   decay=not args.no_decay, label_smoothing=args.label_smoothing,
+                   snapshots=args.snapshots, seed=args.seed, out=args.out)
 
 
 if __name__ == "__main__":

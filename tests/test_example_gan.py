@@ -230,3 +230,15 @@ def test_conv_generator_doubles_the_side_twice_and_trains(tmp_path):
     assert np.all(np.isfinite(results["history"]["g_loss"]))
     with pytest.raises(ns.errors.ConfigError, match="generator must be 'mlp' or 'conv'"):
         gan_digits.build(generator="resnet")
+
+
+def test_blas_threads_flag_limits_the_threads_and_rejects_negatives(capsys):
+    import blas_threads
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    with blas_threads.blas_threads(1):
+        assert all(pool["num_threads"] == 1 for pool in threadpoolctl.threadpool_info()
+                   if pool["user_api"] == "blas")
+    with pytest.raises(SystemExit):
+        gan.main(["ring", "--blas-threads", "-1"])
+    assert "--blas-threads: must be an integer >= 0, got -1" in capsys.readouterr().err
