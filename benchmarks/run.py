@@ -187,7 +187,9 @@ def main(argv=None):
         f"Machine: {harness.machine_description()}",
         f"NumPy {np.__version__}, BLAS: {harness.blas_description()}"
         + (f" (run with {unset.replace(',', ' and ')} unset)" if unset else ""),
-        f"Threads: {threads} for NumPy's BLAS and for PyTorch (torch.set_num_threads)",
+        f"Threads: {threads} for NumPy's BLAS and for PyTorch (torch.set_num_threads)"
+        + (f", set with --threads (the machine has {os.cpu_count()} logical CPUs)"
+           if args.threads is not None else ""),
     ]
     try:
         import torch
