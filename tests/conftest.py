@@ -2,6 +2,11 @@ import warnings
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_limits
+
+# The suite runs in parallel workers (pytest -n auto); a multi-threaded BLAS in each of them
+# oversubscribes the cores, and small matrix products then stall. One BLAS thread per worker.
+threadpool_limits(1)
 
 
 @pytest.fixture
