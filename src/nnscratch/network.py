@@ -231,7 +231,7 @@ class Network:
     def forward(self, x, training=False):
         """Feedforward: ``a_l = f_l(a_{l-1})`` through every layer; returns the output."""
         for layer in self.layers:
-            x = layer.forward(x, training=training)
+            x = layer.forward(x, training)
         return x
 
     def backward(self, grad_output):
