@@ -222,7 +222,7 @@ CONVERTERS = {
 
 def exportable(activation):
     """Whether ``activation`` (an Activation object) has an ONNX form."""
-    return (type(activation).__module__ == act_module.__name__
+    return (type(activation).__module__.startswith(act_module.__name__ + ".")
             and not isinstance(activation, act_module.UserActivation)
             and activation.name in CONVERTERS)
 
