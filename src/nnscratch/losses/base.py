@@ -1,0 +1,215 @@
+"""The :class:`Loss` contract: batch reduction, sample weights, input checking, config."""
+
+import math
+
+import numpy as np
+
+from ..errors import ConfigError, DataError, ShapeError
+from .kernels import _batch_weights_shape, _ignoring_underflow
+
+
+class Loss:
+    """A loss function: subclasses write :meth:`per_sample` and :meth:`per_sample_gradient`.
+
+    The base class owns the batch reduction and sample weights (:meth:`value`,
+    :meth:`gradient`), input checking (:meth:`_prepare`), the config and the registry glue.
+
+    Class attributes:
+
+    - ``name``: registry key, lower snake case. ``aliases``: other names ``get`` accepts.
+    - ``reduction``: ``"mean"`` (divide by the number of samples) or ``"sum"``.
+    - ``sparse_labels``: ``y_true`` holds integer class indices instead of one-hot rows.
+    - ``fused_activation``: ``"softmax"`` or ``"sigmoid"`` when a Network whose last layer has
+      that activation should feed the logits to :meth:`with_logits` instead (stable, exact).
+    """
+
+    name = None
+    aliases = ()
+    reduction = "mean"
+    sparse_labels = False
+    fused_activation = None
+    _config_keys = ()  # names of the hyperparameters stored as attributes, for get_config
+
+    def __init_subclass__(cls, **kwargs):
+        # Underflow to 0 (exp(-1e4), a tiny error squared) is exact enough and not worth a
+        # warning; run every subclass's per-sample kernels with it ignored, like value/gradient.
+        super().__init_subclass__(**kwargs)
+        for method in ("per_sample", "per_sample_gradient"):
+            if method in vars(cls):
+                setattr(cls, method, _ignoring_underflow(vars(cls)[method]))
+
+    def per_sample(self, y_pred, y_true):
+        """The loss of each sample, shape ``(N,)``."""
+        raise NotImplementedError
+
+    def per_sample_gradient(self, y_pred, y_true):
+        """Row ``i`` is ``d per_sample[i] / d y_pred[i]``; shaped like ``y_pred``."""
+        raise NotImplementedError
+
+    def value(self, y_pred, y_true, sample_weight=None):
+        """The batch loss :math:`\\frac{1}{D}\\sum_i w_i l_i`, a Python float."""
+        with np.errstate(under="ignore"):
+            return self._reduce(self.per_sample(y_pred, y_true), sample_weight)
+
+    def gradient(self, y_pred, y_true, sample_weight=None):
+        """The exact derivative of :meth:`value` with respect to ``y_pred``: ``w_i g_i / D``."""
+        with np.errstate(under="ignore"):
+            return self._scale(self.per_sample_gradient(y_pred, y_true), sample_weight)
+
+    def value_and_gradient(self, y_pred, y_true, sample_weight=None):
+        """``(value(...), gradient(...))`` in one call: what a training step needs.
+
+        Subclasses whose value and gradient share work (a difference, a softmax) override it.
+        """
+        return (self.value(y_pred, y_true, sample_weight),
+                self.gradient(y_pred, y_true, sample_weight))
+
+    def __call__(self, y_pred, y_true, sample_weight=None):
+        return self.value(y_pred, y_true, sample_weight)
+
+    def with_logits(self):
+        """The ``from_logits`` form of this loss (same hyperparameters), or None if it has none."""
+        return None
+
+    def get_config(self):
+        """``{"name": ..., **hyperparameters}``, JSON-safe; ``get(config)`` rebuilds the loss."""
+        config = {"name": self.name}
+        for key in self._config_keys:
+            config[key] = getattr(self, key)
+        return config
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._config_keys)
+        return f"{type(self).__name__}({args})"
+
+    # -- bookkeeping shared by all losses -------------------------------------------------------
+
+    def _divisor(self, n):
+        return n if self.reduction == "mean" else 1
+
+    def _reduce(self, losses, sample_weight):
+        """``sum_i w_i l_i / D`` of a ``(N,)`` vector of per-sample losses, as a Python float."""
+        n = losses.shape[0]
+        weights = self._sample_weights(sample_weight, n, losses.dtype)
+        total = np.sum(losses) if weights is None else np.sum(weights * losses)
+        return float(total) / self._divisor(n)
+
+    def _scale(self, grad, sample_weight):
+        """Row ``i`` of a per-sample gradient times ``w_i / D``."""
+        n = grad.shape[0]
+        weights = self._sample_weights(sample_weight, n, grad.dtype)
+        if weights is None:
+            return grad / self._divisor(n)
+        scale = weights / self._divisor(n)
+        return grad * scale.reshape(_batch_weights_shape(n, grad.ndim))
+
+    def _sample_weights(self, sample_weight, n, dtype):
+        """``None`` or a ``(N,)`` weight vector in ``dtype``; ``(N, 1)`` is accepted too."""
+        if sample_weight is None:
+            return None
+        w = np.asarray(sample_weight)
+        if w.dtype.kind not in "biuf":
+            raise DataError(f"{self.name} expects numeric sample_weight, got dtype {w.dtype}")
+        if w.shape not in ((n,), (n, 1)):
+            raise ShapeError(
+                f"{self.name} expects sample_weight shaped ({n},) (one weight per sample), "
+                f"got {w.shape}"
+            )
+        w = w.reshape(n).astype(dtype, copy=False)
+        bad = ~(np.isfinite(w) & (w >= 0))
+        if np.any(bad):
+            row = int(np.argmax(bad))
+            raise DataError(
+                f"{self.name} expects finite, non-negative sample_weight, got {w[row].item()!r} "
+                f"at row {row}"
+            )
+        return w
+
+    def _prepare(self, y_pred, y_true):
+        """Check and convert the inputs: float ``y_pred`` and a target it can be compared with.
+
+        Non-float predictions become float64; the target is cast to the prediction's dtype
+        (integer class labels for sparse losses, see :meth:`_class_labels`).
+        """
+        if (not self.sparse_labels and type(y_pred) is np.ndarray and type(y_true) is np.ndarray
+                and y_pred.dtype.kind == "f" and y_true.dtype == y_pred.dtype
+                and y_true.shape == y_pred.shape and y_pred.ndim and len(y_pred)):
+            return y_pred, y_true          # a network's output and prepared target: all checked
+        p = np.asarray(y_pred)
+        if p.dtype.kind not in "biuf":
+            raise DataError(f"{self.name} expects numeric y_pred, got dtype {p.dtype}")
+        if p.dtype.kind != "f":
+            p = p.astype(np.float64)
+        if p.ndim == 0:
+            raise ShapeError(f"{self.name} expects y_pred shaped (N, ...) with a batch axis, got ()")
+        if p.shape[0] == 0:
+            raise DataError(f"{self.name} expects at least one sample, got y_pred shaped {p.shape}")
+        if self.sparse_labels:
+            return p, self._class_labels(y_true, p)
+        y = np.asarray(y_true)
+        if y.dtype.kind not in "biuf":
+            raise DataError(f"{self.name} expects numeric y_true, got dtype {y.dtype}")
+        if y.shape != p.shape:
+            n = p.shape[0]
+            if {y.shape, p.shape} == {(n,), (n, 1)}:
+                y = y.reshape(p.shape)  # a column and a vector of N single outputs are the same
+            else:
+                raise ShapeError(
+                    f"{self.name} expects y_true shaped like y_pred {p.shape}, got {y.shape}"
+                )
+        return p, y.astype(p.dtype, copy=False)
+
+    def _class_labels(self, y_true, p):
+        """Integer class labels in ``[0, k)`` shaped ``p.shape[:-1]``, as an ``intp`` array."""
+        if p.ndim < 2:
+            raise ShapeError(
+                f"{self.name} expects y_pred shaped (N, classes), got {p.shape}"
+            )
+        k = p.shape[-1]
+        expected = p.shape[:-1]
+        y = np.asarray(y_true)
+        if y.shape == expected + (1,):
+            y = y.reshape(expected)
+        if y.shape != expected:
+            raise ShapeError(
+                f"{self.name} expects integer class labels shaped {expected} "
+                f"(or {expected + (1,)}) for y_pred {p.shape}, got {y.shape}"
+            )
+        if y.dtype.kind in "iu":
+            bad = (y < 0) | (y >= k)
+        elif y.dtype.kind == "f":
+            finite = np.isfinite(y)
+            safe = np.where(finite, y, -1.0)
+            bad = ~finite | (safe != np.floor(safe)) | (safe < 0) | (safe >= k)
+        else:
+            raise DataError(
+                f"{self.name} expects integer class labels in [0, {k}), got dtype {y.dtype}"
+            )
+        if np.any(bad):
+            index = np.unravel_index(int(np.argmax(bad)), bad.shape)
+            where = f"row {index[0]}" if len(index) == 1 else f"index {tuple(int(i) for i in index)}"
+            raise DataError(
+                f"{self.name} expects integer class labels in [0, {k}), "
+                f"got {y[index].item()!r} at {where}"
+            )
+        return y.astype(np.intp, copy=False)
+
+
+def _check_bool(name, key, value):
+    if not isinstance(value, (bool, np.bool_)):
+        raise ConfigError(f"{name} expects {key} to be True or False, got {value!r}")
+    return bool(value)
+
+
+def _check_float(name, key, value, low, high=None, low_open=False):
+    """A hyperparameter as a Python float in ``[low, high]`` (``(low, high]`` if ``low_open``)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} expects {key} to be a number, got {value!r}") from None
+    too_low = number <= low if low_open else number < low
+    too_high = high is not None and number > high
+    if not math.isfinite(number) or too_low or too_high:
+        wanted = f"in [{low:g}, {high:g}]" if high is not None else f"{'>' if low_open else '>='} {low:g}"
+        raise ConfigError(f"{name} expects {key} {wanted}, got {value!r}")
+    return number

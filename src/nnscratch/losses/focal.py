@@ -1,0 +1,150 @@
+"""Focal cross-entropies (Lin et al., 2017): binary and categorical."""
+
+import numpy as np
+
+from .base import Loss, _check_bool, _check_float
+from .kernels import (_as_rows, _clip_probability, _log_softmax, _mean_per_sample,
+                      _per_sample_count, _sigmoid, _softplus_neg_abs)
+
+
+class BinaryFocalCrossentropy(Loss):
+    """Binary focal cross-entropy (Lin et al. 2017, as in Keras), averaged over the outputs.
+
+    With :math:`q = 1 - p_t = y (1 - p) + (1 - y) p` (how wrong the prediction is), the
+    cross-entropy :math:`b` of :class:`BinaryCrossentropy` and the class-balancing weight
+    :math:`a = y \\alpha + (1 - y)(1 - \\alpha)` (:math:`a = 1` when ``alpha`` is None):
+
+    .. math::
+
+        l = \\frac{1}{m}\\sum_j a\\, q^{\\gamma} b, \\qquad
+        \\frac{\\partial l}{\\partial p} = \\frac{a}{m}\\big(\\gamma q^{\\gamma - 1}
+            \\tfrac{\\partial q}{\\partial p}\\, b + q^{\\gamma} \\tfrac{\\partial b}{\\partial p}\\big)
+
+    On probabilities :math:`\\partial q / \\partial p = 1 - 2y` and :math:`\\partial b /
+    \\partial p = (\\hat p - y) / (\\hat p (1 - \\hat p))` (``p`` clipped as in binary
+    cross-entropy, zero gradient where clipped). On logits :math:`p = \\sigma(x)`,
+    :math:`\\partial q / \\partial x = (1 - 2y)\\, p (1 - p)` and :math:`\\partial b / \\partial x =
+    p - y`. Where :math:`q = 0` (a logit so large that :math:`\\sigma` rounds to 0 or 1) the
+    factor :math:`q^{\\gamma - 1} p (1 - p)` is taken as its limit 0.
+    """
+
+    name = "binary_focal_crossentropy"
+    aliases = ("focal", "binary_focal", "focal_loss")
+    _config_keys = ("gamma", "alpha", "from_logits")
+
+    def __init__(self, gamma=2.0, alpha=None, from_logits=False):
+        self.gamma = _check_float(self.name, "gamma", gamma, 0.0)
+        self.alpha = None if alpha is None else _check_float(self.name, "alpha", alpha, 0.0, 1.0)
+        self.from_logits = _check_bool(self.name, "from_logits", from_logits)
+        self.fused_activation = None if self.from_logits else "sigmoid"
+
+    def with_logits(self):
+        if self.from_logits:
+            return self
+        return type(self)(gamma=self.gamma, alpha=self.alpha, from_logits=True)
+
+    def _terms(self, p, y):
+        """Cross-entropy ``b``, wrongness ``q`` and the pieces of their derivatives."""
+        if self.from_logits:
+            prob, prob_neg = _sigmoid(p), _sigmoid(-p)  # sigma(x), 1 - sigma(x), both accurate
+            b = np.maximum(p, 0.0) - p * y + _softplus_neg_abs(p)
+            db = prob - y
+            dq = (1.0 - 2.0 * y) * prob * prob_neg
+            inside = None
+        else:
+            prob, inside = _clip_probability(p)
+            prob_neg = 1.0 - prob
+            b = -(y * np.log(prob) + (1.0 - y) * np.log(prob_neg))
+            db = (prob - y) / (prob * prob_neg)
+            dq = 1.0 - 2.0 * y
+        q = y * prob_neg + (1.0 - y) * prob
+        return b, db, q, dq, inside
+
+    def _balance(self, y):
+        if self.alpha is None:
+            return 1.0
+        return y * self.alpha + (1.0 - y) * (1.0 - self.alpha)
+
+    def per_sample(self, y_pred, y_true):
+        p, y = self._prepare(y_pred, y_true)
+        b, _, q, _, _ = self._terms(p, y)
+        return _mean_per_sample(self._balance(y) * q ** self.gamma * b)
+
+    def per_sample_gradient(self, y_pred, y_true):
+        p, y = self._prepare(y_pred, y_true)
+        b, db, q, dq, inside = self._terms(p, y)
+        # q^(gamma - 1), with the limit 0 where q = 0 (only reachable from logits)
+        q_power = np.power(q, self.gamma - 1.0, out=np.zeros_like(q), where=q > 0)
+        grad = self._balance(y) * (self.gamma * q_power * dq * b + q ** self.gamma * db)
+        if inside is not None:
+            grad = grad * inside
+        return grad / _per_sample_count(p)
+
+
+class CategoricalFocalCrossentropy(Loss):
+    """Categorical focal cross-entropy over the last axis (Keras), ``y`` one-hot.
+
+    With :math:`s` the predicted probabilities (clipped as in categorical cross-entropy, zero
+    gradient where clipped; or :math:`s = \\operatorname{softmax}(x)` from logits) and
+    :math:`a = \\alpha` (1 when ``alpha`` is None):
+
+    .. math::
+
+        l = -a \\sum_k y_k (1 - s_k)^{\\gamma} \\log s_k, \\qquad
+        \\frac{\\partial l}{\\partial s_k} = -a\\, y_k \\Big(\\frac{(1 - s_k)^{\\gamma}}{s_k}
+            - \\gamma (1 - s_k)^{\\gamma - 1} \\log s_k\\Big)
+
+    From logits the chain rule through the softmax gives, with
+    :math:`v_k = s_k\\, \\partial l / \\partial s_k`,
+    :math:`\\partial l / \\partial x_j = v_j - s_j \\sum_k v_k` (the CE gradient ``s - y`` when
+    :math:`\\gamma = 0`, ``a = 1``). Where :math:`s_k = 1` the factor
+    :math:`(1 - s_k)^{\\gamma - 1} \\log s_k` is taken as its limit 0. Unlike Keras, the
+    prediction is not renormalized and ``alpha`` defaults to None (Keras: 0.25).
+    """
+
+    name = "categorical_focal_crossentropy"
+    aliases = ("categorical_focal", "focal_categorical_crossentropy")
+    _config_keys = ("gamma", "alpha", "from_logits")
+
+    def __init__(self, gamma=2.0, alpha=None, from_logits=False):
+        self.gamma = _check_float(self.name, "gamma", gamma, 0.0)
+        self.alpha = None if alpha is None else _check_float(self.name, "alpha", alpha, 0.0, 1.0)
+        self.from_logits = _check_bool(self.name, "from_logits", from_logits)
+        self.fused_activation = None if self.from_logits else "softmax"
+
+    def with_logits(self):
+        if self.from_logits:
+            return self
+        return type(self)(gamma=self.gamma, alpha=self.alpha, from_logits=True)
+
+    def _probabilities(self, p):
+        """``(s, log s, inside)``: softmax of logits, or clipped probabilities and their mask."""
+        if self.from_logits:
+            log_s, s = _log_softmax(p)
+            return s, log_s, None
+        s, inside = _clip_probability(p)
+        return s, np.log(s), inside
+
+    def per_sample(self, y_pred, y_true):
+        p, y = self._prepare(y_pred, y_true)
+        y = _as_rows(y)
+        s, log_s, _ = self._probabilities(_as_rows(p))
+        a = 1.0 if self.alpha is None else self.alpha
+        return _mean_per_sample(-a * np.sum(y * (1.0 - s) ** self.gamma * log_s, axis=-1))
+
+    def per_sample_gradient(self, y_pred, y_true):
+        p, y = self._prepare(y_pred, y_true)
+        rows_y = _as_rows(y)
+        s, log_s, inside = self._probabilities(_as_rows(p))
+        a = 1.0 if self.alpha is None else self.alpha
+        rest = 1.0 - s
+        # (1 - s)^(gamma - 1), with the limit 0 of (1 - s)^(gamma - 1) log s where s = 1
+        rest_power = np.power(rest, self.gamma - 1.0, out=np.zeros_like(rest), where=rest > 0)
+        if self.from_logits:
+            # v_k = s_k dl/ds_k, written without dividing by s_k (which may underflow to 0)
+            v = -a * rows_y * (rest ** self.gamma - self.gamma * rest_power * s * log_s)
+            grad = v - s * np.sum(v, axis=-1, keepdims=True)
+        else:
+            grad = -a * rows_y * (rest ** self.gamma / s - self.gamma * rest_power * log_s) * inside
+        positions = _per_sample_count(grad) // grad.shape[-1]
+        return (grad / positions).reshape(p.shape)

@@ -1,0 +1,122 @@
+"""Robust and quantile regression losses: Huber, log-cosh, smooth L1 and pinball."""
+
+import numpy as np
+
+from .base import Loss, _check_float
+from .kernels import _LOG_2, _mean_per_sample, _per_sample_count
+
+
+class Huber(Loss):
+    """Huber loss: quadratic for errors up to ``delta``, linear beyond (Keras' definition).
+
+    .. math::
+
+        h(x) = \\begin{cases} \\tfrac12 x^2 & |x| \\le \\delta \\\\
+                \\delta (|x| - \\tfrac12 \\delta) & |x| > \\delta \\end{cases}, \\qquad
+        h'(x) = \\operatorname{clip}(x, -\\delta, \\delta), \\qquad
+        l_i = \\frac{1}{m}\\sum_j h(p_{ij} - y_{ij})
+    """
+
+    name = "huber"
+    aliases = ("huber_loss",)
+    _config_keys = ("delta",)
+
+    def __init__(self, delta=1.0):
+        self.delta = _check_float(self.name, "delta", delta, 0.0, low_open=True)
+
+    def per_sample(self, y_pred, y_true):
+        p, y = self._prepare(y_pred, y_true)
+        a = np.abs(p - y)
+        quadratic = 0.5 * np.square(np.minimum(a, self.delta))
+        linear = self.delta * np.maximum(a - self.delta, 0.0)
+        # 0.5 min(a, d)^2 + d max(a - d, 0) is the two branches in one expression
+        return _mean_per_sample(quadratic + linear)
+
+    def per_sample_gradient(self, y_pred, y_true):
+        p, y = self._prepare(y_pred, y_true)
+        return np.clip(p - y, -self.delta, self.delta) / _per_sample_count(p)
+
+
+class LogCosh(Loss):
+    """Logarithm of the hyperbolic cosine of the error, in a form that cannot overflow.
+
+    .. math::
+
+        \\log\\cosh x = |x| + \\log(1 + e^{-2|x|}) - \\log 2, \\qquad
+        \\frac{d}{dx}\\log\\cosh x = \\tanh x, \\qquad
+        l_i = \\frac{1}{m}\\sum_j \\log\\cosh(p_{ij} - y_{ij})
+    """
+
+    name = "log_cosh"
+    aliases = ("logcosh",)
+
+    def per_sample(self, y_pred, y_true):
+        p, y = self._prepare(y_pred, y_true)
+        a = np.abs(p - y)
+        return _mean_per_sample(a + np.log1p(np.exp(-2.0 * a)) - _LOG_2)
+
+    def per_sample_gradient(self, y_pred, y_true):
+        p, y = self._prepare(y_pred, y_true)
+        return np.tanh(p - y) / _per_sample_count(p)
+
+
+class SmoothL1(Loss):
+    """Smooth L1 loss (PyTorch's ``SmoothL1Loss``): Huber divided by ``beta``.
+
+    .. math::
+
+        s(x) = \\begin{cases} \\frac{x^2}{2\\beta} & |x| < \\beta \\\\
+                |x| - \\tfrac12 \\beta & |x| \\ge \\beta \\end{cases}, \\qquad
+        s'(x) = \\operatorname{clip}(x / \\beta, -1, 1), \\qquad
+        l_i = \\frac{1}{m}\\sum_j s(p_{ij} - y_{ij})
+    """
+
+    name = "smooth_l1"
+    aliases = ("smooth_l1_loss",)
+    _config_keys = ("beta",)
+
+    def __init__(self, beta=1.0):
+        self.beta = _check_float(self.name, "beta", beta, 0.0, low_open=True)
+
+    def per_sample(self, y_pred, y_true):
+        p, y = self._prepare(y_pred, y_true)
+        a = np.abs(p - y)
+        inner = np.minimum(a, self.beta)
+        return _mean_per_sample(0.5 / self.beta * np.square(inner) + np.maximum(a - self.beta, 0.0))
+
+    def per_sample_gradient(self, y_pred, y_true):
+        p, y = self._prepare(y_pred, y_true)
+        return np.clip((p - y) / self.beta, -1.0, 1.0) / _per_sample_count(p)
+
+
+class Pinball(Loss):
+    """Pinball (quantile) loss: its minimiser is the ``tau``-quantile of ``y`` (0.5: the median).
+
+    With the error :math:`e = y - p`:
+
+    .. math::
+
+        l_i = \\frac{1}{m}\\sum_j \\max(\\tau e_{ij}, (\\tau - 1) e_{ij}), \\qquad
+        \\frac{\\partial l_i}{\\partial p_{ij}} = \\frac{1}{m}\\begin{cases} -\\tau & e > 0 \\\\
+            1 - \\tau & e < 0 \\\\ 0 & e = 0 \\end{cases}
+
+    At ``e = 0`` the subgradient 0 is taken (it lies in :math:`[-\\tau, 1 - \\tau]`).
+    """
+
+    name = "pinball"
+    aliases = ("quantile", "pinball_loss", "quantile_loss")
+    _config_keys = ("tau",)
+
+    def __init__(self, tau=0.5):
+        self.tau = _check_float(self.name, "tau", tau, 0.0, 1.0)
+
+    def per_sample(self, y_pred, y_true):
+        p, y = self._prepare(y_pred, y_true)
+        e = y - p
+        return _mean_per_sample(np.maximum(self.tau * e, (self.tau - 1.0) * e))
+
+    def per_sample_gradient(self, y_pred, y_true):
+        p, y = self._prepare(y_pred, y_true)
+        e = y - p
+        grad = np.where(e > 0, -self.tau, np.where(e < 0, 1.0 - self.tau, 0.0)).astype(p.dtype)
+        return grad / _per_sample_count(p)
