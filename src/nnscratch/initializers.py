@@ -30,6 +30,7 @@ import math
 import numpy as np
 
 from .errors import ConfigError
+from .registry import named_subclasses, resolve, unknown_name
 
 # Standard deviation of a unit normal truncated to [-2, 2]; dividing by it restores unit variance.
 _TRUNCATED_STD = 0.87962566103423978
@@ -254,13 +255,7 @@ class Orthogonal(Initializer):
         return {"gain": self.gain}
 
 
-def _all_subclasses(cls):
-    for sub in cls.__subclasses__():
-        yield sub
-        yield from _all_subclasses(sub)
-
-
-_REGISTRY = {cls.name: cls for cls in _all_subclasses(Initializer) if cls.name}
+_REGISTRY = named_subclasses(Initializer)
 _ALIASES = {"xavier_uniform": "glorot_uniform", "xavier_normal": "glorot_normal",
             "kaiming_uniform": "he_uniform", "kaiming_normal": "he_normal",
             "random_uniform": "uniform", "random_normal": "normal"}
@@ -283,8 +278,7 @@ def get(identifier):
 
 
 def _lookup(name):
-    if isinstance(name, str):
-        key = _ALIASES.get(name.lower(), name.lower())
-        if key in _REGISTRY:
-            return _REGISTRY[key]
-    raise ConfigError(f"unknown initializer {name!r}; expected one of: {', '.join(names())}")
+    key = resolve(name, _REGISTRY, _ALIASES)
+    if key is None:
+        raise unknown_name("initializer", name, names())
+    return _REGISTRY[key]

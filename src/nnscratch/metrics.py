@@ -18,6 +18,7 @@ the labels themselves.
 import numpy as np
 
 from .errors import ConfigError, DataError, DataTypeError, ShapeError
+from .registry import named_subclasses, resolve, unknown_name
 
 AVERAGES = ("macro", "micro")
 
@@ -433,12 +434,6 @@ class R2(Metric):
     function = staticmethod(r2)
 
 
-def _all_subclasses(cls):
-    for sub in cls.__subclasses__():
-        yield sub
-        yield from _all_subclasses(sub)
-
-
 _ALIASES = {"acc": "accuracy", "categorical_accuracy": "accuracy",
             "sparse_categorical_accuracy": "accuracy",
             "top_k_categorical_accuracy": "top_k_accuracy",
@@ -449,7 +444,8 @@ _ALIASES = {"acc": "accuracy", "categorical_accuracy": "accuracy",
 
 
 def _table():
-    return {cls.name: cls for cls in _all_subclasses(Metric) if cls.name}
+    """``{name: Metric subclass}``, found anew each time so that later subclasses count."""
+    return named_subclasses(Metric)
 
 
 def names():
@@ -462,10 +458,9 @@ def greater_is_better(name):
 
     ``"val_"`` is stripped; losses and unknown names count as lower-is-better.
     """
-    key = name[4:] if name.startswith("val_") else name
-    key = _ALIASES.get(key.lower(), key.lower())
-    cls = _table().get(key)
-    return bool(cls is not None and cls.greater_is_better)
+    table = _table()
+    key = resolve(name[4:] if name.startswith("val_") else name, table, _ALIASES)
+    return bool(key is not None and table[key].greater_is_better)
 
 
 def get(identifier):
@@ -477,12 +472,11 @@ def get(identifier):
         config = dict(identifier)
         identifier = config.pop("name", None)
     table = _table()
-    if isinstance(identifier, str):
-        key = _ALIASES.get(identifier.lower(), identifier.lower())
-        if key in table:
-            try:
-                return table[key](**config)
-            except TypeError as exc:
-                raise ConfigError(f"metric {key!r} does not take the settings {sorted(config)} "
-                                  f"({exc})") from None
-    raise ConfigError(f"unknown metric {identifier!r}; expected one of: {', '.join(names())}")
+    key = resolve(identifier, table, _ALIASES)
+    if key is None:
+        raise unknown_name("metric", identifier, names())
+    try:
+        return table[key](**config)
+    except TypeError as exc:
+        raise ConfigError(f"metric {key!r} does not take the settings {sorted(config)} "
+                          f"({exc})") from None

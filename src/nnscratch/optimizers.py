@@ -50,6 +50,7 @@ import math
 import numpy as np
 
 from .errors import ConfigError, ShapeError
+from .registry import named_subclasses, resolve, unknown_name
 
 
 def _is_number(value):
@@ -835,14 +836,9 @@ class Lion(Optimizer):
         return {"beta_1": self.beta_1, "beta_2": self.beta_2, "weight_decay": self.weight_decay}
 
 
-def _all_subclasses(cls):
-    for sub in cls.__subclasses__():
-        yield sub
-        yield from _all_subclasses(sub)
-
-
 def _table():
-    return {cls.name: cls for cls in _all_subclasses(Optimizer) if cls.name}
+    """``{name: Optimizer subclass}``, found anew each time so that later subclasses count."""
+    return named_subclasses(Optimizer)
 
 
 def names():
@@ -865,9 +861,10 @@ def get(identifier, **defaults):
     else:
         name, config = identifier, {}
     table = _table()
-    if not isinstance(name, str) or name.lower() not in table:
-        raise ConfigError(f"unknown optimizer {name!r}; expected one of: {', '.join(names())}")
-    cls = table[name.lower()]
+    key = resolve(name, table)
+    if key is None:
+        raise unknown_name("optimizer", name, names())
+    cls = table[key]
     config = {**defaults, **config}
     lr = config.get("learning_rate")
     if isinstance(lr, dict):

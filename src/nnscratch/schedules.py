@@ -30,6 +30,7 @@ import math
 import numpy as np
 
 from .errors import ConfigError
+from .registry import named_subclasses, resolve, unknown_name
 
 
 def _number(value, what, low=0.0, low_open=True, high=math.inf, high_open=True):
@@ -304,14 +305,9 @@ class OneCycle(Schedule):
                 "three_phase": self.three_phase}
 
 
-def _all_subclasses(cls):
-    for sub in cls.__subclasses__():
-        yield sub
-        yield from _all_subclasses(sub)
-
-
 def _table():
-    return {cls.name: cls for cls in _all_subclasses(Schedule) if cls.name}
+    """``{name: Schedule subclass}``, found anew each time so that later subclasses count."""
+    return named_subclasses(Schedule)
 
 
 def names():
@@ -333,9 +329,10 @@ def get(identifier):
     config = dict(identifier)
     name = config.pop("name", None)
     table = _table()
-    if not isinstance(name, str) or name.lower() not in table:
-        raise ConfigError(f"unknown schedule {name!r}; expected one of: {', '.join(names())}")
-    cls = table[name.lower()]
+    key = resolve(name, table)
+    if key is None:
+        raise unknown_name("schedule", name, names())
+    cls = table[key]
     try:
         return cls(**config)
     except TypeError as exc:

@@ -54,6 +54,7 @@ module holds the registry.
 import re
 
 from ..errors import ConfigError
+from ..registry import all_subclasses, resolve
 from .base import Activation, ElementwiseActivation
 from .error_function import erf, erfc
 from .kernels import _all_small, _exp_floor, log_sigmoid, log_softmax, sigmoid, softmax, softplus
@@ -76,13 +77,8 @@ _NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
 def _builtin_classes():
     """Every class of this package that declares its own ``name``, found from the classes."""
-    found, stack = [], [Activation]
-    while stack:
-        for sub in stack.pop().__subclasses__():
-            stack.append(sub)
-            if sub.__module__.startswith(__name__ + ".") and sub.__dict__.get("name"):
-                found.append(sub)
-    return found
+    return [cls for cls in all_subclasses(Activation)
+            if cls.__module__.startswith(__name__ + ".") and cls.__dict__.get("name")]
 
 
 def _build_registry():
@@ -115,9 +111,8 @@ def _known():
 
 
 def _lookup(name, came_in):
-    key = _normalize(name)
-    key = key if key in _REGISTRY else _ALIASES.get(key, key)
-    if key not in _REGISTRY:
+    key = resolve(name, _REGISTRY, _ALIASES, _normalize)
+    if key is None:
         raise ConfigError(f"unknown activation {came_in!r}; {_known()}")
     return key, _REGISTRY[key]
 

@@ -52,6 +52,7 @@ One family per module: :mod:`.kernels` (stable kernels, reductions, ``EPSILON``)
 import functools
 
 from ..errors import ConfigError
+from ..registry import resolve
 from .base import Loss
 from .regression import (MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredError,
                          MeanSquaredLogarithmicError, Poisson, RootMeanSquaredError,
@@ -91,9 +92,8 @@ def names():
 
 
 def _lookup(name):
-    key = _normalize(name)
-    key = key if key in _REGISTRY else _ALIASES.get(key, key)
-    if key not in _REGISTRY:
+    key = resolve(name, _REGISTRY, _ALIASES, _normalize)
+    if key is None:
         raise ConfigError(f"unknown loss {name!r}; known losses: {', '.join(names())}")
     return _REGISTRY[key]
 
