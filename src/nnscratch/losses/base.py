@@ -213,3 +213,25 @@ def _check_float(name, key, value, low, high=None, low_open=False):
         wanted = f"in [{low:g}, {high:g}]" if high is not None else f"{'>' if low_open else '>='} {low:g}"
         raise ConfigError(f"{name} expects {key} {wanted}, got {value!r}")
     return number
+
+
+class LogitsOrProbabilities(Loss):
+    """A loss on probabilities that can take logits instead (``from_logits=True``).
+
+    Subclasses set ``logit_activation``, the activation (``"sigmoid"`` or ``"softmax"``) that
+    turns logits into the probabilities this loss reads. With ``from_logits=False`` a Network
+    whose last layer has that activation fuses the two (see :attr:`Loss.fused_activation`).
+    """
+
+    logit_activation = None
+
+    def __init__(self, from_logits=False):
+        self.from_logits = _check_bool(self.name, "from_logits", from_logits)
+        self.fused_activation = None if self.from_logits else self.logit_activation
+
+    def with_logits(self):
+        """This loss on logits: itself if it takes them already, else a copy that does."""
+        if self.from_logits:
+            return self
+        config = {key: getattr(self, key) for key in self._config_keys}
+        return type(self)(**{**config, "from_logits": True})

@@ -2,12 +2,12 @@
 
 import numpy as np
 
-from .base import Loss, _check_bool
+from .base import LogitsOrProbabilities, Loss
 from .kernels import (EPSILON, _as_rows, _clip_probability, _log_softmax, _mean_per_sample,
                       _per_sample_count, _sigmoid, _softplus_neg_abs)
 
 
-class BinaryCrossentropy(Loss):
+class BinaryCrossentropy(LogitsOrProbabilities):
     """Binary cross-entropy, averaged over the outputs of a sample.
 
     On probabilities (``from_logits=False``), with :math:`\\hat p = \\operatorname{clip}(p,
@@ -29,13 +29,7 @@ class BinaryCrossentropy(Loss):
     name = "binary_crossentropy"
     aliases = ("bce", "binary_ce", "log_loss", "logloss")
     _config_keys = ("from_logits",)
-
-    def __init__(self, from_logits=False):
-        self.from_logits = _check_bool(self.name, "from_logits", from_logits)
-        self.fused_activation = None if self.from_logits else "sigmoid"
-
-    def with_logits(self):
-        return self if self.from_logits else type(self)(from_logits=True)
+    logit_activation = "sigmoid"
 
     def per_sample(self, y_pred, y_true):
         p, y = self._prepare(y_pred, y_true)
@@ -55,7 +49,7 @@ class BinaryCrossentropy(Loss):
         return (pc - y) / (pc * (1.0 - pc)) * inside / m
 
 
-class CategoricalCrossentropy(Loss):
+class CategoricalCrossentropy(LogitsOrProbabilities):
     """Categorical cross-entropy over the last axis, ``y`` one-hot (or any distribution).
 
     On probabilities (rows of a softmax; not renormalized), :math:`\\hat p` clipped as in
@@ -80,13 +74,7 @@ class CategoricalCrossentropy(Loss):
     name = "categorical_crossentropy"
     aliases = ("crossentropy", "cce", "categorical_ce")
     _config_keys = ("from_logits",)
-
-    def __init__(self, from_logits=False):
-        self.from_logits = _check_bool(self.name, "from_logits", from_logits)
-        self.fused_activation = None if self.from_logits else "softmax"
-
-    def with_logits(self):
-        return self if self.from_logits else type(self)(from_logits=True)
+    logit_activation = "softmax"
 
     def per_sample(self, y_pred, y_true):
         p, y = self._prepare(y_pred, y_true)
@@ -107,7 +95,7 @@ class CategoricalCrossentropy(Loss):
         return (grad / positions).reshape(p.shape)
 
 
-class SparseCategoricalCrossentropy(Loss):
+class SparseCategoricalCrossentropy(LogitsOrProbabilities):
     """Categorical cross-entropy with integer class labels ``c`` instead of one-hot rows.
 
     Identical to :class:`CategoricalCrossentropy` with ``y = onehot(c)``:
@@ -126,13 +114,7 @@ class SparseCategoricalCrossentropy(Loss):
     aliases = ("sparse_crossentropy", "sparse_cce", "scce")
     sparse_labels = True
     _config_keys = ("from_logits",)
-
-    def __init__(self, from_logits=False):
-        self.from_logits = _check_bool(self.name, "from_logits", from_logits)
-        self.fused_activation = None if self.from_logits else "softmax"
-
-    def with_logits(self):
-        return self if self.from_logits else type(self)(from_logits=True)
+    logit_activation = "softmax"
 
     def per_sample(self, y_pred, y_true):
         p, labels = self._prepare(y_pred, y_true)

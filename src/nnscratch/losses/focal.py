@@ -2,12 +2,12 @@
 
 import numpy as np
 
-from .base import Loss, _check_bool, _check_float
+from .base import LogitsOrProbabilities, _check_float
 from .kernels import (_as_rows, _clip_probability, _log_softmax, _mean_per_sample,
                       _per_sample_count, _sigmoid, _softplus_neg_abs)
 
 
-class BinaryFocalCrossentropy(Loss):
+class BinaryFocalCrossentropy(LogitsOrProbabilities):
     """Binary focal cross-entropy (Lin et al. 2017, as in Keras), averaged over the outputs.
 
     With :math:`q = 1 - p_t = y (1 - p) + (1 - y) p` (how wrong the prediction is), the
@@ -31,17 +31,12 @@ class BinaryFocalCrossentropy(Loss):
     name = "binary_focal_crossentropy"
     aliases = ("focal", "binary_focal", "focal_loss")
     _config_keys = ("gamma", "alpha", "from_logits")
+    logit_activation = "sigmoid"
 
     def __init__(self, gamma=2.0, alpha=None, from_logits=False):
         self.gamma = _check_float(self.name, "gamma", gamma, 0.0)
         self.alpha = None if alpha is None else _check_float(self.name, "alpha", alpha, 0.0, 1.0)
-        self.from_logits = _check_bool(self.name, "from_logits", from_logits)
-        self.fused_activation = None if self.from_logits else "sigmoid"
-
-    def with_logits(self):
-        if self.from_logits:
-            return self
-        return type(self)(gamma=self.gamma, alpha=self.alpha, from_logits=True)
+        super().__init__(from_logits)
 
     def _terms(self, p, y):
         """Cross-entropy ``b``, wrongness ``q`` and the pieces of their derivatives."""
@@ -81,7 +76,7 @@ class BinaryFocalCrossentropy(Loss):
         return grad / _per_sample_count(p)
 
 
-class CategoricalFocalCrossentropy(Loss):
+class CategoricalFocalCrossentropy(LogitsOrProbabilities):
     """Categorical focal cross-entropy over the last axis (Keras), ``y`` one-hot.
 
     With :math:`s` the predicted probabilities (clipped as in categorical cross-entropy, zero
@@ -105,17 +100,12 @@ class CategoricalFocalCrossentropy(Loss):
     name = "categorical_focal_crossentropy"
     aliases = ("categorical_focal", "focal_categorical_crossentropy")
     _config_keys = ("gamma", "alpha", "from_logits")
+    logit_activation = "softmax"
 
     def __init__(self, gamma=2.0, alpha=None, from_logits=False):
         self.gamma = _check_float(self.name, "gamma", gamma, 0.0)
         self.alpha = None if alpha is None else _check_float(self.name, "alpha", alpha, 0.0, 1.0)
-        self.from_logits = _check_bool(self.name, "from_logits", from_logits)
-        self.fused_activation = None if self.from_logits else "softmax"
-
-    def with_logits(self):
-        if self.from_logits:
-            return self
-        return type(self)(gamma=self.gamma, alpha=self.alpha, from_logits=True)
+        super().__init__(from_logits)
 
     def _probabilities(self, p):
         """``(s, log s, inside)``: softmax of logits, or clipped probabilities and their mask."""
