@@ -28,6 +28,7 @@ from . import metrics as metrics_module
 from . import optimizers as optimizers_module
 from .callbacks import Callback, CallbackList, EpochLogger, History
 from .data import as_numeric_array, batch_slices, check_same_length
+from .divergence import all_finite, diverged, snapshot
 from .errors import ConfigError, DataError, ShapeError, TrainingError
 from .layers.base import ActivatedLayer, Layer
 
@@ -466,7 +467,7 @@ class Network:
         # The weights and buffers before each of the last two batches: when a loss turns out
         # non-finite, those before the previous batch (whose loss was finite) are put back.
         arrays = self._state_arrays()        # layers change parameters and buffers in place
-        saved, step = [self._copy_state(arrays=arrays), self._copy_state(arrays=arrays)], 0
+        saved, step = [snapshot(arrays), snapshot(arrays)], 0
         for epoch in range(initial_epoch, epochs):
             if epoch_begin:
                 cbs.on_epoch_begin(epoch, {})
@@ -516,47 +517,16 @@ class Network:
         return [value for layer in self.layers
                 for store in (layer.params, layer.buffers) for value in store.values()]
 
-    def _copy_state(self, into=None, arrays=None):
-        """Copies of :meth:`_state_arrays` (or ``arrays``), written into ``into`` when given."""
-        arrays = self._state_arrays() if arrays is None else arrays
-        if into is None:
-            return [value.copy() for value in arrays]
-        for target, value in zip(into, arrays):
-            np.copyto(target, value)
-        return into
-
     def _state_finite(self, arrays=None):
-        """Whether every parameter and buffer (or array of ``arrays``) is finite.
-
-        One dot product per array almost always decides: a finite sum of squares means no NaN
-        and no inf. Only when it is not (or huge finite values overflow it) are the entries
-        tested one by one.
-        """
-        arrays = self._state_arrays() if arrays is None else arrays
-        return all(math.isfinite(np.vdot(a, a)) or bool(np.isfinite(a).all()) for a in arrays)
+        """Whether every parameter and buffer (or array of ``arrays``) is finite."""
+        return all_finite(self._state_arrays() if arrays is None else arrays)
 
     def _diverged(self, epoch, batch_index, saved, step, after_update=False):
-        """The TrainingError for a non-finite loss; puts back the last weights that were fine.
-
-        ``saved[i % 2]`` holds the weights and buffers from before step ``i`` of this ``fit``
-        and ``step`` is the failing step. Its starting weights produced the non-finite loss (or
-        the last update made them overflow), so the network goes back to those before the
-        previous step, whose loss was finite (or, at the first step, to where it started,
-        which undoes any change to buffers). Never left as NaN or inf.
-        """
-        where = f"epoch {epoch + 1}, batch {batch_index + 1}"
-        what = "the last update overflowed" if after_update else "the loss is not finite"
-        last_good = saved[(step - 1) % 2] if step else saved[0]
-        for target, value in zip(self._state_arrays(), last_good):
-            np.copyto(target, value)
-        if step:
-            state = ("the weights were restored to those before the previous batch, the last "
-                     "with a finite loss")
-        else:
-            state = "it happened before any update, so check the data and the initial weights"
-        return TrainingError(
-            f"training diverged at {where}: {what}; {state}. Lower the learning rate (now "
-            f"{self.optimizer.current_learning_rate():g}) or scale the data")
+        """The TrainingError for a non-finite loss, the last good weights put back (see
+        :func:`nnscratch.divergence.diverged`)."""
+        return diverged(self._state_arrays(), saved, step,
+                        f"epoch {epoch + 1}, batch {batch_index + 1}",
+                        self.optimizer.current_learning_rate(), after_update)
 
     @staticmethod
     def _progress_callback(epochs, verbose, n_samples, batch_size):
