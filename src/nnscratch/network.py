@@ -31,6 +31,7 @@ from .data import as_numeric_array, batch_slices, check_same_length
 from .divergence import all_finite, diverged, snapshot
 from .errors import ConfigError, DataError, ShapeError, TrainingError
 from .layers.base import ActivatedLayer, Layer
+from .targets import prepare_target, sample_weights
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
 
@@ -312,57 +313,14 @@ class Network:
     def prepare_target(self, y, name="y"):
         """Check ``y`` against the output shape: integer labels for sparse losses, else floats.
 
-        A 1-D ``y`` is read as one column when the network has a single output.
+        A 1-D ``y`` is read as one column when the network has a single output (see
+        :func:`nnscratch.targets.prepare_target`).
         """
-        if getattr(self.loss, "sparse_labels", False):
-            y = as_numeric_array(y, name)
-            if y.ndim == 2 and y.shape[1] == 1:
-                y = y.reshape(-1)
-            if y.ndim != 1:
-                raise ShapeError(f"{self.loss.name} expects {name} as integer class labels of shape "
-                                 f"(N,), got shape {y.shape}")
-            if y.dtype.kind == "f":
-                if not np.all(y == np.round(y)):
-                    raise DataError(f"{self.loss.name} expects integer class labels in {name}, "
-                                    "got non-integer values")
-            return y.astype(np.int64, copy=False)
-        y = as_numeric_array(y, name, dtype=self.dtype)
-        if self.output_shape is not None:
-            if y.ndim == 1 and self.output_shape == (1,):
-                y = y.reshape(-1, 1)
-            if tuple(y.shape[1:]) != tuple(self.output_shape):
-                hint = ""
-                if y.ndim == 1 and len(self.output_shape) == 1:
-                    hint = (" (for integer class labels use loss='sparse_categorical_crossentropy' "
-                            "or one-hot encode them with nnscratch.data.one_hot)")
-                raise ShapeError(f"{name} must be shaped (N,) + {self.output_shape} to match the "
-                                 f"network's output, got shape {y.shape}{hint}")
-        return y
+        return prepare_target(y, self.loss, self.output_shape, self.dtype, name)
 
     def _sample_weights(self, y, sample_weight, class_weight):
         """Per-sample weights from ``sample_weight`` times ``class_weight[label]``, or None."""
-        weights = None
-        if sample_weight is not None:
-            weights = as_numeric_array(sample_weight, "sample_weight", dtype=self.dtype).reshape(-1)
-            check_same_length(y, weights, "y", "sample_weight")
-            if (weights < 0).any():
-                raise DataError("sample_weight must be >= 0, got a negative weight")
-        if class_weight is not None:
-            if not isinstance(class_weight, dict):
-                raise ConfigError(f"class_weight must be a dict {{class: weight}}, got "
-                                  f"{type(class_weight).__name__}")
-            if y.ndim == 1:
-                labels = y.astype(np.int64)
-            elif y.shape[-1] == 1:
-                labels = np.round(y[:, 0]).astype(np.int64)
-            else:
-                labels = np.argmax(y, axis=-1)
-            table = np.ones(int(max(labels.max(), max(class_weight))) + 1, dtype=self.dtype)
-            for cls, w in class_weight.items():
-                table[int(cls)] = w
-            per_class = table[labels]
-            weights = per_class if weights is None else weights * per_class
-        return weights
+        return sample_weights(y, sample_weight, class_weight, self.dtype)
 
     # -- training --------------------------------------------------------------------------
     def fit(self, x, y, epochs=1, batch_size=None, shuffle=True, seed=None, verbose=1,

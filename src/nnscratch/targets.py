@@ -1,0 +1,74 @@
+"""Training targets and per-sample weights, checked and cast for a network.
+
+:func:`prepare_target` reads ``y`` as the loss needs it (integer class labels for a sparse loss,
+else floats in the network's dtype shaped like its output); :func:`sample_weights` combines
+``sample_weight`` with ``class_weight`` into one weight per sample.
+"""
+
+import numpy as np
+
+from .data import as_numeric_array, check_same_length
+from .errors import ConfigError, DataError, ShapeError
+
+
+def prepare_target(y, loss, output_shape, dtype, name="y"):
+    """Check ``y`` against ``output_shape`` (None: not known yet) and cast it for ``loss``.
+
+    A sparse loss gets integer class labels shaped (N,); any other loss floats of ``dtype``
+    shaped (N,) + ``output_shape``. A 1-D ``y`` is read as one column when the network has a
+    single output.
+    """
+    if getattr(loss, "sparse_labels", False):
+        y = as_numeric_array(y, name)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y.reshape(-1)
+        if y.ndim != 1:
+            raise ShapeError(f"{loss.name} expects {name} as integer class labels of shape "
+                             f"(N,), got shape {y.shape}")
+        if y.dtype.kind == "f":
+            if not np.all(y == np.round(y)):
+                raise DataError(f"{loss.name} expects integer class labels in {name}, "
+                                "got non-integer values")
+        return y.astype(np.int64, copy=False)
+    y = as_numeric_array(y, name, dtype=dtype)
+    if output_shape is not None:
+        if y.ndim == 1 and output_shape == (1,):
+            y = y.reshape(-1, 1)
+        if tuple(y.shape[1:]) != tuple(output_shape):
+            hint = ""
+            if y.ndim == 1 and len(output_shape) == 1:
+                hint = (" (for integer class labels use loss='sparse_categorical_crossentropy' "
+                        "or one-hot encode them with nnscratch.data.one_hot)")
+            raise ShapeError(f"{name} must be shaped (N,) + {output_shape} to match the "
+                             f"network's output, got shape {y.shape}{hint}")
+    return y
+
+
+def sample_weights(y, sample_weight, class_weight, dtype):
+    """Per-sample weights from ``sample_weight`` times ``class_weight[label]``, or None.
+
+    Labels come from ``y``: integer labels as they are, a single column rounded, one-hot rows
+    by their largest entry.
+    """
+    weights = None
+    if sample_weight is not None:
+        weights = as_numeric_array(sample_weight, "sample_weight", dtype=dtype).reshape(-1)
+        check_same_length(y, weights, "y", "sample_weight")
+        if (weights < 0).any():
+            raise DataError("sample_weight must be >= 0, got a negative weight")
+    if class_weight is not None:
+        if not isinstance(class_weight, dict):
+            raise ConfigError(f"class_weight must be a dict {{class: weight}}, got "
+                              f"{type(class_weight).__name__}")
+        if y.ndim == 1:
+            labels = y.astype(np.int64)
+        elif y.shape[-1] == 1:
+            labels = np.round(y[:, 0]).astype(np.int64)
+        else:
+            labels = np.argmax(y, axis=-1)
+        table = np.ones(int(max(labels.max(), max(class_weight))) + 1, dtype=dtype)
+        for cls, w in class_weight.items():
+            table[int(cls)] = w
+        per_class = table[labels]
+        weights = per_class if weights is None else weights * per_class
+    return weights
