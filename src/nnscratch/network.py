@@ -31,6 +31,7 @@ from .data import as_numeric_array, batch_slices, check_same_length
 from .divergence import all_finite, diverged, snapshot
 from .errors import ConfigError, DataError, ShapeError, TrainingError
 from .layers.base import ActivatedLayer, Layer
+from .packing import pack_parameters
 from .targets import prepare_target, sample_weights
 
 _DTYPES = {"float32": np.float32, "float64": np.float64}
@@ -129,37 +130,7 @@ class Network:
         self._logit_loss = self._fused_loss()
         self._param_keys = [(layer, key, f"{layer.name}.{key}")    # named_parameters, per batch
                             for layer in self.layers for key in layer.params]
-        self._packed = self._pack_parameters()
-
-    def _pack_parameters(self):
-        """Move every parameter into one contiguous array, and every gradient into another.
-
-        The layers keep views of the two arrays, so nothing changes for them; but an update rule
-        that treats each element on its own and keeps no state (plain gradient descent) can then
-        update all parameters in one operation instead of one per array, and ``fit`` copies
-        them in one. For a small network those per-array calls are most of a step's cost.
-        Done only when every layer with parameters is ``packable`` and all share one dtype.
-        Returns ``(params, grads, views, named_parameters)``, or None.
-        """
-        keys = self._param_keys
-        if not keys or not all(layer.packable for layer, _, _ in keys):
-            return None
-        arrays = [layer.params[key] for layer, key, _ in keys]
-        if len({a.dtype for a in arrays}) != 1:
-            return None
-        flat_params = np.empty(sum(a.size for a in arrays), dtype=arrays[0].dtype)
-        flat_grads = np.zeros_like(flat_params)
-        views, offset = [], 0
-        for (layer, key, _), value in zip(keys, arrays):
-            part = slice(offset, offset + value.size)
-            param = flat_params[part].reshape(value.shape)
-            param[...] = value
-            grad = flat_grads[part].reshape(value.shape)
-            layer.params[key], layer.grads[key] = param, grad
-            views.append((layer, key, param, grad))
-            offset += value.size
-        named = [(f"{layer.name}.{key}", param, grad) for layer, key, param, grad in views]
-        return flat_params, flat_grads, views, named
+        self._packed = pack_parameters(self._param_keys)   # None: per-array updates
 
     def _packed_arrays(self):
         """``(params, grads)`` of the packing while it holds and every layer trains, else None.

@@ -33,7 +33,7 @@ class Layer:
     input_grad_needed = True
     # True for layers that change their parameters and gradients only in place (never rebind
     # ``params[key]`` or ``grads[key]``): a Network may then keep them all in one array (see
-    # ``Network._pack_parameters``).
+    # ``nnscratch.packing``).
     packable = False
 
     def __init_subclass__(cls, **kwargs):
