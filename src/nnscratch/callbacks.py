@@ -31,25 +31,26 @@ class Callback:
         self.network = None
 
     def set_network(self, network):
+        """Attach the network being trained (``fit`` calls it before the first hook)."""
         self.network = network
 
     def on_train_begin(self, logs=None):
-        pass
+        """Called once when ``fit`` starts."""
 
     def on_epoch_begin(self, epoch, logs=None):
-        pass
+        """Called before each epoch (``epoch`` counts from 0)."""
 
     def on_batch_begin(self, batch, logs=None):
-        pass
+        """Called before each batch; ``logs["size"]`` is its number of samples."""
 
     def on_batch_end(self, batch, logs=None):
-        pass
+        """Called after each batch's update; ``logs`` holds its ``size`` and ``loss``."""
 
     def on_epoch_end(self, epoch, logs=None):
-        pass
+        """Called after each epoch; ``logs`` holds the loss, metrics and ``val_`` values."""
 
     def on_train_end(self, logs=None):
-        pass
+        """Called once when ``fit`` ends (also after an early stop)."""
 
 
 class CallbackList:

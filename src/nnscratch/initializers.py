@@ -70,6 +70,7 @@ class Initializer:
         return np.asarray(self.sample(shape, rng, np.dtype(dtype), fan_in, fan_out), dtype=dtype)
 
     def sample(self, shape, rng, dtype, fan_in, fan_out):
+        """Draw the values (any float dtype; ``__call__`` casts them to ``dtype``)."""
         raise NotImplementedError
 
     def get_config(self):

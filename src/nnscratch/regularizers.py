@@ -46,6 +46,7 @@ class Regularizer:
         return grad
 
     def get_config(self):
+        """``{"l1": ..., "l2": ...}``, JSON-safe; ``get(config)`` rebuilds it."""
         return {"l1": self.l1, "l2": self.l2}
 
     def __repr__(self):
@@ -72,6 +73,10 @@ def get(identifier):
     if identifier is None or isinstance(identifier, Regularizer):
         return identifier
     if isinstance(identifier, dict):
+        unexpected = sorted(set(identifier) - {"l1", "l2"}, key=repr)
+        if unexpected:
+            raise ConfigError(f"a regularizer config takes 'l1' and 'l2', got unexpected "
+                              f"{', '.join(map(repr, unexpected))} in {identifier!r}")
         return Regularizer(**identifier)
     defaults = {"l1": L1, "l2": L2, "l1_l2": lambda: L1L2(0.01, 0.01)}
     if isinstance(identifier, str) and identifier.lower() in defaults:

@@ -105,6 +105,7 @@ class Layer:
         return self.forward(x, training=training)
 
     def require_built(self):
+        """Raise NotBuiltError unless :meth:`build` has run."""
         if not self.built:
             raise NotBuiltError(f"layer {self.label} is used before it is built; call build(input_shape) "
                                 "or pass data through it first")
@@ -152,6 +153,7 @@ class ActivatedLayer(Layer):
         self._last_a = None
 
     def forward(self, x, training=False):
+        """``a = f(linear_forward(x))``; keeps ``z`` (``last_z``) and ``a`` for the backward."""
         z = self.linear_forward(x, training)
         self.last_z = z
         if self._is_identity:
@@ -164,6 +166,7 @@ class ActivatedLayer(Layer):
         return self._last_a
 
     def backward(self, grad_a):
+        """``dL/dx`` from ``dL/da``: the activation's chain-rule step, then the affine part's."""
         if self._is_identity:
             return self.backward_from_z(grad_a)
         z = self.last_z
@@ -175,12 +178,15 @@ class ActivatedLayer(Layer):
         return self.backward_from_z(grad_z)
 
     def linear_forward(self, x, training=False):
+        """The affine part ``z = linear(x)``, before the activation."""
         raise NotImplementedError
 
     def backward_from_z(self, grad_z):
+        """``dL/dx`` from ``dL/dz``; fills the parameter gradients."""
         raise NotImplementedError
 
     def get_config(self):
+        """The layer's config with the activation's (``{"name": ..., ...}``) added."""
         config = super().get_config()
         config["activation"] = self.activation.get_config()
         return config
