@@ -66,9 +66,31 @@ def sample_weights(y, sample_weight, class_weight, dtype):
             labels = np.round(y[:, 0]).astype(np.int64)
         else:
             labels = np.argmax(y, axis=-1)
-        table = np.ones(int(max(labels.max(), max(class_weight))) + 1, dtype=dtype)
-        for cls, w in class_weight.items():
-            table[int(cls)] = w
+        given = _class_weights(class_weight)
+        table = np.ones(max([int(labels.max()), *given]) + 1, dtype=dtype)
+        for cls, w in given.items():
+            table[cls] = w
         per_class = table[labels]
         weights = per_class if weights is None else weights * per_class
     return weights
+
+
+def _class_weights(class_weight):
+    """``class_weight`` as ``{label: weight}`` with int labels >= 0 and finite weights >= 0."""
+    given = {}
+    for cls, w in class_weight.items():
+        try:
+            label = int(cls)
+        except (TypeError, ValueError):
+            label = None
+        if label is None or label < 0 or label != cls:
+            raise ConfigError(f"class_weight keys must be class labels (integers >= 0), "
+                              f"got {cls!r}")
+        try:
+            weight = float(w)
+        except (TypeError, ValueError):
+            weight = -1.0
+        if not 0 <= weight < np.inf:
+            raise ConfigError(f"class_weight[{cls!r}] must be a finite number >= 0, got {w!r}")
+        given[label] = weight
+    return given

@@ -1,0 +1,30 @@
+"""Weight penalties (nnscratch.regularizers): value, gradient, and the registry's errors."""
+
+import numpy as np
+import pytest
+
+import nnscratch as ns
+from nnscratch.errors import ConfigError
+
+
+def test_penalty_and_its_gradient_follow_the_formula():
+    reg = ns.regularizers.L1L2(l1=0.1, l2=0.2)
+    w = np.array([[-1.5, 0.5], [2.0, -0.25]])
+    assert reg(w) == pytest.approx(0.1 * np.abs(w).sum() + 0.2 * (w ** 2).sum())
+    np.testing.assert_allclose(reg.gradient(w), 0.1 * np.sign(w) + 0.4 * w)
+
+
+def test_get_accepts_names_configs_and_none():
+    assert ns.regularizers.get(None) is None
+    assert ns.regularizers.get("L2").l2 > 0
+    assert ns.regularizers.get({"l2": 0.5}).get_config() == {"l1": 0.0, "l2": 0.5}
+
+
+@pytest.mark.parametrize("identifier, words", [
+    ({"l1": 0.1, "l3": 0.2}, "takes 'l1' and 'l2', got unexpected 'l3'"),
+    ("l3", "unknown regularizer 'l3'"),
+    ({"l1": -1.0}, "l1 must be a number >= 0"),
+])
+def test_bad_identifiers_are_config_errors(identifier, words):
+    with pytest.raises(ConfigError, match=words):
+        ns.regularizers.get(identifier)
