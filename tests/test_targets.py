@@ -12,7 +12,7 @@ def test_class_weight_multiplies_the_sample_weight_per_label():
     y = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, 0.0]])      # one-hot labels 0, 2, 1
     w = targets.sample_weights(y, [1.0, 2.0, 3.0], {2: 5.0, 0: 0.5}, np.float64)
     np.testing.assert_array_equal(w, [0.5, 10.0, 3.0])
-    column = targets.sample_weights(np.array([[0.0], [1.0]]), None, {1: 4.0}, np.float32)
+    column = targets.sample_weights(np.array([[0.0], [1.0]]), None, {"1": 4.0}, np.float32)
     assert column.dtype == np.float32
     np.testing.assert_array_equal(column, [1.0, 4.0])
 

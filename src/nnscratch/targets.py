@@ -83,7 +83,7 @@ def _class_weights(class_weight):
             label = int(cls)
         except (TypeError, ValueError):
             label = None
-        if label is None or label < 0 or label != cls:
+        if label is None or label < 0 or float(cls) != label:      # "2" and 2.0 are label 2
             raise ConfigError(f"class_weight keys must be class labels (integers >= 0), "
                               f"got {cls!r}")
         try:
