@@ -48,6 +48,17 @@ def compute_fans(shape):
     return shape[1] * receptive, shape[0] * receptive
 
 
+def _number(value, what):
+    """A hyperparameter as a finite Python float, or ConfigError naming it."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if isinstance(value, bool) or not math.isfinite(number):
+        raise ConfigError(f"initializer {what} must be a finite number, got {value!r}")
+    return number
+
+
 def _truncated_normal(rng, shape, std, dtype):
     """N(0, std^2) with draws beyond two standard deviations redrawn."""
     values = rng.standard_normal(shape)
@@ -109,7 +120,7 @@ class Constant(Initializer):
     name = "constant"
 
     def __init__(self, value=0.0):
-        self.value = float(value)
+        self.value = _number(value, "value")
 
     def sample(self, shape, rng, dtype, fan_in, fan_out):
         return np.full(shape, self.value, dtype)
@@ -124,9 +135,10 @@ class RandomUniform(Initializer):
     name = "uniform"
 
     def __init__(self, minval=-0.05, maxval=0.05):
+        minval, maxval = _number(minval, "minval"), _number(maxval, "maxval")
         if not maxval > minval:
             raise ConfigError(f"uniform initialiser expects minval < maxval, got {minval} and {maxval}")
-        self.minval, self.maxval = float(minval), float(maxval)
+        self.minval, self.maxval = minval, maxval
 
     def sample(self, shape, rng, dtype, fan_in, fan_out):
         return rng.uniform(self.minval, self.maxval, shape)
@@ -141,7 +153,7 @@ class RandomNormal(Initializer):
     name = "normal"
 
     def __init__(self, mean=0.0, stddev=0.05):
-        self.mean, self.stddev = float(mean), float(stddev)
+        self.mean, self.stddev = _number(mean, "mean"), _number(stddev, "stddev")
 
     def sample(self, shape, rng, dtype, fan_in, fan_out):
         return self.mean + self.stddev * rng.standard_normal(shape)
@@ -156,7 +168,7 @@ class TruncatedNormal(Initializer):
     name = "truncated_normal"
 
     def __init__(self, mean=0.0, stddev=0.05):
-        self.mean, self.stddev = float(mean), float(stddev)
+        self.mean, self.stddev = _number(mean, "mean"), _number(stddev, "stddev")
 
     def sample(self, shape, rng, dtype, fan_in, fan_out):
         return self.mean + _truncated_normal(rng, shape, self.stddev, np.float64)
@@ -181,7 +193,7 @@ class VarianceScaling(Initializer):
         if distribution not in ("uniform", "normal", "truncated_normal"):
             raise ConfigError(
                 f"distribution must be 'uniform', 'normal' or 'truncated_normal', got {distribution!r}")
-        self.scale, self.mode, self.distribution = float(scale), mode, distribution
+        self.scale, self.mode, self.distribution = _number(scale, "scale"), mode, distribution
 
     def sample(self, shape, rng, dtype, fan_in, fan_out):
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
@@ -239,7 +251,7 @@ class Orthogonal(Initializer):
     name = "orthogonal"
 
     def __init__(self, gain=1.0):
-        self.gain = float(gain)
+        self.gain = _number(gain, "gain")
 
     def sample(self, shape, rng, dtype, fan_in, fan_out):
         if len(shape) < 2:
@@ -274,7 +286,10 @@ def get(identifier):
     if isinstance(identifier, dict):
         config = dict(identifier)
         cls = _lookup(config.pop("name", None))
-        return cls(**config)
+        try:
+            return cls(**config)
+        except TypeError as exc:
+            raise ConfigError(f"bad arguments for initializer {cls.__name__}: {exc}") from None
     return _lookup(identifier)()
 
 
