@@ -94,7 +94,7 @@ class Network:
         self.epochs_trained = 0
         self.metadata = None      # user data saved with the model (see nnscratch.io)
         self._logit_loss = None
-        self._packed = None       # see _pack_parameters
+        self._packed = None       # see nnscratch.packing
         first_dim = getattr(self.layers[0], "input_dim", None) if self.layers else None
         if input_shape is None and first_dim is not None:
             input_shape = (first_dim,)
