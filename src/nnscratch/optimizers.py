@@ -213,6 +213,26 @@ class Optimizer:
         if weight_decay:
             param *= param.dtype.type(1.0 - lr * weight_decay)
 
+    def _decay_and_moments(self, param, grad, m, v, lr, work):
+        r"""The start Adam, NAdam and RAdam share: weight decay, then both moment averages.
+
+        .. math::
+
+            \theta \leftarrow (1 - \gamma\lambda)\theta \text{ (decoupled) or }
+            g \leftarrow g + \lambda\theta; \quad
+            m_t = \beta_1 m + (1 - \beta_1) g; \quad v_t = \beta_2 v + (1 - \beta_2) g^2
+
+        Returns the gradient used (``grad``, or a scratch array holding ``g + lambda theta``).
+        """
+        if self.decoupled_weight_decay:
+            self._decoupled_decay(param, lr, self.weight_decay)  # theta <- (1 - gamma lambda) theta
+            g = grad
+        else:
+            g = self._l2_gradient(param, grad, self.weight_decay)  # g <- g + lambda theta
+        self._ema(m, g, self.beta_1, work)                       # m_t = b1 m + (1-b1) g
+        self._ema_square(v, g, self.beta_2, work)                # v_t = b2 v + (1-b2) g^2
+        return g
+
     @staticmethod
     def _ema(avg, value, decay, work):
         """:math:`a \\leftarrow \\beta a + (1 - \\beta) v` in place (``work`` is scratch)."""
@@ -538,13 +558,7 @@ class Adam(Optimizer):
     def update(self, param, grad, state, lr):
         dt, t = param.dtype.type, self.iterations
         work, m, v = self._work(param), state["exp_avg"], state["exp_avg_sq"]
-        if self.decoupled_weight_decay:
-            self._decoupled_decay(param, lr, self.weight_decay)  # theta <- (1 - gamma lambda) theta
-            g = grad
-        else:
-            g = self._l2_gradient(param, grad, self.weight_decay)  # g <- g + lambda theta
-        self._ema(m, g, self.beta_1, work)                       # m_t = b1 m + (1-b1) g
-        self._ema_square(v, g, self.beta_2, work)                # v_t = b2 v + (1-b2) g^2
+        g = self._decay_and_moments(param, grad, m, v, lr, work)  # weight decay; m_t, v_t
         if self.amsgrad:
             v_max = state["max_exp_avg_sq"]
             np.maximum(v_max, v, out=v_max)                      # v_max_t = max(v_max, v_t)
@@ -685,18 +699,12 @@ class NAdam(Optimizer):
         dt, t = param.dtype.type, self.iterations
         work, step = self._work(param), self._work(param, slot=2)
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        if self.decoupled_weight_decay:
-            self._decoupled_decay(param, lr, self.weight_decay)  # theta <- (1 - gamma lambda) theta
-            g = grad
-        else:
-            g = self._l2_gradient(param, grad, self.weight_decay)  # g <- g + lambda theta
         mu = self.beta_1 * (1.0 - 0.5 * 0.96 ** (t * self.momentum_decay))
         mu_next = self.beta_1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * self.momentum_decay))
         state["mu_product"] *= mu                                # prod_{i<=t} mu_i
         mu_product = float(state["mu_product"])
         mu_product_next = mu_product * mu_next                   # prod_{i<=t+1} mu_i
-        self._ema(m, g, self.beta_1, work)                       # m_t = b1 m + (1-b1) g
-        self._ema_square(v, g, self.beta_2, work)                # v_t = b2 v + (1-b2) g^2
+        g = self._decay_and_moments(param, grad, m, v, lr, work)  # weight decay; m_t, v_t
         np.sqrt(v, out=work)
         work /= dt(math.sqrt(1.0 - self.beta_2 ** t))
         work += dt(self.epsilon)                                 # sqrt(v^_t) + eps
@@ -765,13 +773,7 @@ class RAdam(Optimizer):
     def update(self, param, grad, state, lr):
         dt, t = param.dtype.type, self.iterations
         work, m, v = self._work(param), state["exp_avg"], state["exp_avg_sq"]
-        if self.decoupled_weight_decay:
-            self._decoupled_decay(param, lr, self.weight_decay)  # theta <- (1 - gamma lambda) theta
-            g = grad
-        else:
-            g = self._l2_gradient(param, grad, self.weight_decay)  # g <- g + lambda theta
-        self._ema(m, g, self.beta_1, work)                       # m_t = b1 m + (1-b1) g
-        self._ema_square(v, g, self.beta_2, work)                # v_t = b2 v + (1-b2) g^2
+        g = self._decay_and_moments(param, grad, m, v, lr, work)  # weight decay; m_t, v_t
         bias_correction1 = 1.0 - self.beta_1 ** t
         r_t = self.rectification(t)
         if r_t is None:
