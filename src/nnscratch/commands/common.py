@@ -166,16 +166,18 @@ def predictions(network, record, x):
 # Scores
 # ---------------------------------------------------------------------------------------------
 
-def scores(network, record, x, y_true, y_network):
+def scores(network, record, x, y_true, y_network, output=None):
     """The loss and the task's metrics on one data set, in inference mode.
 
     Classification: loss, accuracy. Regression: loss (on the standardised target, which is
-    what the network learns), MAE and RMSE in the target's own units, and R2.
+    what the network learns), MAE and RMSE in the target's own units, and R2. ``output`` is
+    ``network.predict(x)`` when the caller has it already.
     """
     from .. import metrics
     num_classes = len(record["classes"]) if record["task"] == "classify" else None
     result = {"loss": network.evaluate(x, network_targets(network, y_network, num_classes))["loss"]}
-    output = network.predict(x)
+    if output is None:
+        output = network.predict(x)
     if record["task"] == "classify":
         result["accuracy"] = metrics.accuracy(output, y_true)
     else:

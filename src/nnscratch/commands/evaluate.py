@@ -39,10 +39,10 @@ def evaluate_table(network, record, table, target=None):
     target = common.target_for(table, record, target)
     x = common.model_inputs(table, record, network, ignore={target})
     y_true, y_network = common.model_targets(table, record, target)
-    result = common.scores(network, record, x, y_true, y_network)
+    output = network.predict(x)
+    result = common.scores(network, record, x, y_true, y_network, output)
     matrix = None
     if record["task"] == "classify":
-        output = network.predict(x)
         for name in ("precision", "recall", "f1"):
             result[f"{name}_macro"] = getattr(metrics, name)(output, y_true, average="macro")
         matrix = metrics.confusion_matrix(output, y_true, num_classes=len(record["classes"]))
