@@ -12,19 +12,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
 import anomaly_autoencoder as example  # noqa: E402
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_blas_thread():
-    """Run on one BLAS thread: small products on two threads stall when other processes
-    (a parallel test run) share the cores, which makes these training loops many times slower."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:       # pragma: no cover - threadpoolctl comes with scikit-learn
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
-
-
 def pairwise_auc(y_true, scores):
     """Plain-loop reference: the share of (anomaly, normal) pairs ranked right, ties count 1/2."""
     pos = [s for s, y in zip(scores, y_true) if y == 1]

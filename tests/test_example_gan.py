@@ -16,19 +16,6 @@ import gan_ring  # noqa: E402
 LR = 0.1
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_blas_thread():
-    """Run on one BLAS thread: small products on two threads stall when other processes
-    (a parallel test run) share the cores, which makes these training loops many times slower."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:       # pragma: no cover - threadpoolctl comes with scikit-learn
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
-
-
 def tiny_pair(pack=1, seed=0):
     """float64 G (3 -> 4 -> 2, tanh) and D (2*pack -> 5 -> 1, sigmoid) with plain SGD."""
     generator = ns.Network([ns.Dense(4, activation="tanh"), ns.Dense(2)], loss="mse",
