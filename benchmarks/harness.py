@@ -215,3 +215,21 @@ def seconds_text(value):
     if value is None:
         return "failed"
     return f"{value * 1e3:.1f} ms" if value < 1 else f"{value:.2f} s"
+
+
+def torch_epoch(model, optimizer, x, labels, n, batch, seed):
+    """One epoch of PyTorch mini-batch steps with cross-entropy over the first ``n`` samples,
+    shuffled by torch's own generator; every batch's loss is read back, as nnscratch's History
+    records it. Returns those losses."""
+    import torch
+    loss_fn = torch.nn.CrossEntropyLoss()
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    losses = []
+    for start in range(0, n, batch):
+        index = order[start:start + batch]
+        optimizer.zero_grad()
+        loss = loss_fn(model(x[index]), labels[index])
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses

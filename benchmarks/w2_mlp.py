@@ -10,6 +10,8 @@ biases, records every batch's loss, and returns its trained weights as
 
 import numpy as np
 
+from .harness import torch_epoch
+
 NAME = "W2"
 TITLE = ("W2: MLP of MNIST size (784-256-128-10 ReLU, softmax cross-entropy, Adam lr 1e-3, "
          "batch 128, one epoch of 60,000 float32 samples)")
@@ -157,17 +159,7 @@ def train_pytorch(ctx, limit=None):
             layer.bias.copy_(torch.from_numpy(ctx["init"][f"b{i}"]))
     optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE, betas=(BETA_1, BETA_2),
                                  eps=EPSILON)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    generator = torch.Generator().manual_seed(ctx["seed"] + 1)
-    order = torch.randperm(n, generator=generator)
-    losses = []
-    for start in range(0, n, BATCH):
-        index = order[start:start + BATCH]
-        optimizer.zero_grad()
-        loss = loss_fn(model(x[index]), labels[index])
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
+    torch_epoch(model, optimizer, x, labels, n, BATCH, ctx["seed"] + 1)
     return {f"{p}{i}": (layer.weight.detach().numpy().T if p == "W" else layer.bias.detach().numpy()).copy()
             for i, layer in enumerate(layers, start=1) for p in "Wb"}
 

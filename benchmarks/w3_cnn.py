@@ -11,6 +11,8 @@ from the same Glorot-uniform kernels and zero biases and returns its trained wei
 """
 
 import numpy as np
+
+from .harness import torch_epoch
 from numpy.lib.stride_tricks import sliding_window_view
 
 NAME = "W3"
@@ -209,16 +211,7 @@ def train_pytorch(ctx, limit=None):
         dense.weight.copy_(init["W"].T)       # torch keeps W as (out, in)
         dense.bias.copy_(init["b"])
     optimizer = torch.optim.SGD(model.parameters(), lr=LEARNING_RATE, momentum=MOMENTUM)
-    loss_fn = nn.CrossEntropyLoss()
-    order = torch.randperm(n, generator=torch.Generator().manual_seed(ctx["seed"] + 1))
-    losses = []
-    for start in range(0, n, BATCH):
-        index = order[start:start + BATCH]
-        optimizer.zero_grad()
-        loss = loss_fn(model(x[index]), labels[index])
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
+    torch_epoch(model, optimizer, x, labels, n, BATCH, ctx["seed"] + 1)
     out = {"K1": conv1.weight, "c1": conv1.bias, "K2": conv2.weight, "c2": conv2.bias,
            "W": dense.weight.T, "b": dense.bias}
     return {k: v.detach().numpy().copy() for k, v in out.items()}
