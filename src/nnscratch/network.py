@@ -30,7 +30,7 @@ from .callbacks import Callback, CallbackList, EpochLogger, History
 from .data import as_numeric_array, batch_slices, check_same_length
 from .divergence import all_finite, diverged, snapshot
 from .errors import ConfigError, DataError, ShapeError, TrainingError
-from .layers.base import ActivatedLayer, Layer
+from .layers.base import ActivatedLayer, Layer, positive_int
 from .packing import pack_parameters
 from .targets import prepare_target, sample_weights
 
@@ -42,12 +42,6 @@ def _check_dtype(dtype):
     if key not in _DTYPES:
         raise ConfigError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
     return np.dtype(_DTYPES[key])
-
-
-def _positive_int(value, what):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ConfigError(f"{what} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 class Network:
@@ -325,13 +319,13 @@ class Network:
         initial_epoch : int
             Epoch to start counting from (when resuming from a checkpoint of that epoch).
         """
-        epochs = _positive_int(epochs, "epochs")
+        epochs = positive_int(epochs, "epochs")
         if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, (int, np.integer)) \
                 or not 0 <= initial_epoch < epochs:
             raise ConfigError(f"initial_epoch must be an integer in [0, epochs={epochs}), got "
                               f"{initial_epoch!r} (epochs is the epoch to train up to, as in Keras)")
         if batch_size is not None:
-            batch_size = _positive_int(batch_size, "batch_size")
+            batch_size = positive_int(batch_size, "batch_size")
         if verbose not in (0, 1, 2, True, False):
             raise ConfigError(f"verbose must be 0, 1 or 2, got {verbose!r}")
         x = self.prepare_input(x)
@@ -489,7 +483,7 @@ class Network:
         x = self.prepare_input(x)
         if batch_size is None:
             return self.forward(x, training=False)
-        batch_size = _positive_int(batch_size, "batch_size")
+        batch_size = positive_int(batch_size, "batch_size")
         return np.concatenate([self.forward(x[s], training=False)
                                for s in batch_slices(len(x), batch_size)])
 
