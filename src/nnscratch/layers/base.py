@@ -80,6 +80,21 @@ class Layer:
         """Number of scalar parameters."""
         return int(sum(p.size for p in self.params.values()))
 
+    def sublayers(self):
+        """Every layer held inside this one, at any depth, depth first.
+
+        A wrapper such as ``Bidirectional`` keeps its layers as attributes (alone, or in a list
+        or tuple); they are found here, as micrograd's ``Module.parameters()`` finds values, so
+        that no other code walks a layer's attributes.
+        """
+        found = []
+        for value in vars(self).values():
+            for item in value if isinstance(value, (list, tuple)) else (value,):
+                if isinstance(item, Layer):
+                    found.append(item)
+                    found.extend(item.sublayers())
+        return found
+
     # -- penalties -------------------------------------------------------------------------
     def penalty(self):
         """The sum of this layer's weight penalties (L1/L2), added to the loss."""
