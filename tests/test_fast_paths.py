@@ -156,15 +156,16 @@ def test_conv_backward_without_input_gradient():
 
 def test_state_finite_uses_the_dot_product_only_as_a_filter():
     import nnscratch as ns
+    from nnscratch.training.divergence import all_finite
     net = ns.Network([ns.Dense(2)], loss="mse", seed=0, dtype="float64", input_shape=(3,))
-    assert net._state_finite()
+    assert all_finite(net.state_arrays())
     net.layers[0].params["W"][0, 0] = 1e200            # finite, but its square overflows
-    assert net._state_finite()
+    assert all_finite(net.state_arrays())
     net.layers[0].params["W"][0, 0] = np.nan
-    assert not net._state_finite()
+    assert not all_finite(net.state_arrays())
     net.layers[0].params["W"][0, 0] = 0.0
     net.layers[0].params["b"][1] = -np.inf
-    assert not net._state_finite()
+    assert not all_finite(net.state_arrays())
 
 
 def test_callback_list_calls_only_the_hooks_a_callback_defines():
@@ -285,16 +286,16 @@ XOR_Y = np.array([[0], [1], [1], [0]], dtype=float)
 
 def test_parameters_and_gradients_are_packed_into_one_array_each():
     net = _xor_net()
-    params, grads = net._packed_arrays()
+    params, grads = net.packed_arrays()
     assert params.size == grads.size == net.count_params()
     for layer in net.layers:
         for key in layer.params:
             assert np.shares_memory(layer.params[key], params)
             assert np.shares_memory(layer.grads[key], grads)
-    assert net._state_arrays()[0] is params
+    assert net.state_arrays()[0] is params
     weights = net.get_weights()
     net.set_weights({k: v + 1.0 for k, v in weights.items()})      # in place, still packed
-    assert net._packed_arrays() is not None
+    assert net.packed_arrays() is not None
     np.testing.assert_array_equal(net.layers[1].params["b"], weights["dense_1.b"] + 1.0)
 
 
@@ -318,12 +319,12 @@ def test_packing_steps_aside_when_it_would_be_wrong():
     net = _xor_net()
     net.layers[0].trainable = False                     # a frozen layer: per-array updates
     frozen = net.layers[0].params["W"].copy()
-    assert net._packed_arrays() is None
+    assert net.packed_arrays() is None
     net.fit(XOR_X, XOR_Y, epochs=5, verbose=0)
     np.testing.assert_array_equal(net.layers[0].params["W"], frozen)
     net.layers[0].trainable = True
     net.layers[1].params["W"] = net.layers[1].params["W"].copy()   # rebound: not a view any more
-    assert net._packed_arrays() is None
+    assert net.packed_arrays() is None
     before = net.layers[1].params["W"].copy()
     net.fit(XOR_X, XOR_Y, epochs=5, verbose=0)
     assert not np.array_equal(net.layers[1].params["W"], before)    # and it still trains
@@ -339,7 +340,7 @@ def test_a_deep_copy_of_a_packed_network_trains_like_the_original():
     import copy
     net = _xor_net()
     twin = copy.deepcopy(net)
-    assert twin._packed_arrays() is None          # its views no longer share one array
+    assert twin.packed_arrays() is None          # its views no longer share one array
     net.fit(XOR_X, XOR_Y, epochs=20, verbose=0)
     twin.fit(XOR_X, XOR_Y, epochs=20, verbose=0)
     for key, value in net.get_weights().items():

@@ -146,7 +146,7 @@ def test_class_weight_scales_the_loss(rng):
                      seed=0, dtype="float64")
     net.build((2,))
     base = net.evaluate(x, y)["loss"]
-    w = net._sample_weights(y, None, {0: 2.0, 1: 2.0})
+    w = net.sample_weights(y, None, {0: 2.0, 1: 2.0})
     assert net.loss_value(x, y, w) == pytest.approx(2 * base)
 
 

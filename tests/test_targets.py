@@ -1,10 +1,10 @@
-"""Target and sample-weight preparation (nnscratch.targets): shapes, labels, class weights."""
+"""Target and sample-weight preparation (nnscratch.training.targets): shapes, labels, class weights."""
 
 import numpy as np
 import pytest
 
 import nnscratch as ns
-from nnscratch import targets
+from nnscratch.training import targets
 from nnscratch.errors import ConfigError, DataError, ShapeError
 
 

@@ -106,8 +106,12 @@ def optional_positive_int(value, what):
 
 
 def seed(value, what="seed"):
-    """A random seed: ``None`` or an integer in [0, 2**63)."""
-    return None if value is None else integer(value, what, low=0, high=2**63 - 1)
+    """A random seed: ``None`` or an integer in [0, 2**63), as NumPy's generators take."""
+    if value is None:
+        return None
+    if not is_whole(value) or not 0 <= value < 2**63:
+        raise ConfigError(f"{what} must be None or an integer in [0, 2**63), got {_shown(value)}")
+    return int(value)
 
 
 def boolean(value, what):
@@ -145,3 +149,31 @@ def int_tuple(value, what, length, low=1):
         raise ConfigError(f"{what} must be an integer or a sequence of {length} integers "
                           f">= {low}, got {_shown(value)}")
     return tuple(integer(item, what, low=low) for item in items)
+
+
+def float_dtype(value, what="dtype"):
+    """``"float32"``/``"float64"`` (or those NumPy dtypes) as a NumPy dtype; nothing else.
+
+    ``None`` is refused rather than read as NumPy's default float64.
+    """
+    names = ("float32", "float64")
+    key = value if isinstance(value, str) else None
+    if isinstance(value, (type, np.dtype)):
+        try:
+            key = np.dtype(value).name
+        except TypeError:
+            key = None
+    if key not in names:
+        raise ConfigError(f"{what} must be 'float32' or 'float64', got {_shown(value)}")
+    return np.dtype(key)
+
+
+def sample_shape(value, what="input_shape"):
+    """The shape of one sample (no batch axis) as a tuple of positive ints: ``(3,)``, ``(1, 28, 28)``.
+
+    A string is refused (``"12"`` is not the shape ``(1, 2)``), and so is an empty shape.
+    """
+    if not isinstance(value, (tuple, list)) or not value:
+        raise ConfigError(f"{what} must be a non-empty tuple of positive integers such as (3,) "
+                          f"or (1, 28, 28), got {_shown(value)}")
+    return tuple(integer(size, what, low=1) for size in value)

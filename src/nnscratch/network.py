@@ -26,23 +26,12 @@ import numpy as np
 from . import losses as losses_module
 from . import metrics as metrics_module
 from . import optimizers as optimizers_module
-from .callbacks import Callback, CallbackList, EpochLogger, History
+from . import checks, training
 from .data import as_numeric_array, batch_slices, check_same_length
-from .divergence import all_finite, diverged, snapshot
 from .errors import ConfigError, DataError, ShapeError, TrainingError
-from .layers.base import ActivatedLayer, Layer, positive_int
-from .packing import pack_parameters
-from .targets import prepare_target, sample_weights
-
-_DTYPES = {"float32": np.float32, "float64": np.float64}
-
-
-def _check_dtype(dtype):
-    key = np.dtype(dtype).name if not isinstance(dtype, str) else dtype
-    if key not in _DTYPES:
-        raise ConfigError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
-    return np.dtype(_DTYPES[key])
-
+from .layers.base import ActivatedLayer, Layer
+from .training.packing import pack_parameters, packed_arrays
+from .training.targets import prepare_target, sample_weights
 
 class Network:
     """A feedforward stack of layers trained by backpropagation.
@@ -67,7 +56,7 @@ class Network:
 
     def __init__(self, layers=None, loss="mse", optimizer=None, metrics=None, seed=None,
                  dtype="float32", input_shape=None, name=None):
-        self.dtype = _check_dtype(dtype)
+        self.dtype = checks.float_dtype(dtype)
         self.name = name
         self.layers = []
         for layer in layers or []:
@@ -76,9 +65,7 @@ class Network:
         self.optimizer = (optimizers_module.SGD(learning_rate=0.01) if optimizer is None
                           else optimizers_module.get(optimizer))
         self.metrics = [metrics_module.get(m) for m in (metrics or [])]
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-            raise ConfigError(f"seed must be an integer or None, got {seed!r}")
-        self.seed = None if seed is None else int(seed)
+        self.seed = checks.seed(seed, "Network seed")
         self.rng = np.random.default_rng(self.seed)
         self.shuffle_rng = np.random.default_rng(None if seed is None else [int(seed), 1])
         self.built = False
@@ -88,7 +75,7 @@ class Network:
         self.epochs_trained = 0
         self.metadata = None      # user data saved with the model (see nnscratch.io)
         self._logit_loss = None
-        self._packed = None       # see nnscratch.packing
+        self._packed = None       # see nnscratch.training.packing
         first_dim = getattr(self.layers[0], "input_dim", None) if self.layers else None
         if input_shape is None and first_dim is not None:
             input_shape = (first_dim,)
@@ -113,7 +100,7 @@ class Network:
         """Create every layer's parameters for samples shaped ``input_shape`` (no batch axis)."""
         if not self.layers:
             raise ConfigError("a Network needs at least one layer")
-        shape = tuple(int(s) for s in input_shape)
+        shape = checks.sample_shape(input_shape, "input_shape")
         self.input_shape = shape
         for layer in self.layers:
             if not layer.built:
@@ -126,21 +113,10 @@ class Network:
                             for layer in self.layers for key in layer.params]
         self._packed = pack_parameters(self._param_keys)   # None: per-array updates
 
-    def _packed_arrays(self):
-        """``(params, grads)`` of the packing while it holds and every layer trains, else None.
-
-        It holds while each layer still uses its views (nothing rebound ``params[key]``) and
-        they are views of these arrays (a deep copy of the network has views of nothing).
-        """
-        if self._packed is None:
-            return None
-        params, grads, views, _ = self._packed
-        if views[0][2].base is not params:            # a copy: all its views are copies
-            return None
-        for layer, key, param, grad in views:
-            if not layer.trainable or layer.params[key] is not param or layer.grads[key] is not grad:
-                return None
-        return params, grads
+    def packed_arrays(self):
+        """``(params, grads)`` of the packing while it holds and every layer trains, else None
+        (see :func:`nnscratch.training.packing.packed_arrays`)."""
+        return packed_arrays(self._packed)
 
     def ensure_built(self, input_shape):
         """Build on first use; afterwards check the sample shape matches the built one."""
@@ -262,7 +238,7 @@ class Network:
         loss = self.compute_gradients(x, y, sample_weight, training=True)
         if not math.isfinite(loss):
             raise TrainingError(f"the training loss became {loss}; the parameters were not updated")
-        packed = self._packed_arrays()
+        packed = self.packed_arrays()
         # while the packing holds, the parameter list is the one made when packing
         named = self._packed[3] if packed is not None else self.named_parameters()
         self.optimizer.step(named, packed=packed)
@@ -283,7 +259,7 @@ class Network:
         """
         return prepare_target(y, self.loss, self.output_shape, self.dtype, name)
 
-    def _sample_weights(self, y, sample_weight, class_weight):
+    def sample_weights(self, y, sample_weight, class_weight):
         """Per-sample weights from ``sample_weight`` times ``class_weight[label]``, or None."""
         return sample_weights(y, sample_weight, class_weight, self.dtype)
 
@@ -292,6 +268,8 @@ class Network:
             validation_data=None, validation_split=0.0, callbacks=None, sample_weight=None,
             class_weight=None, initial_epoch=0):
         """Train by gradient descent; returns a :class:`~nnscratch.callbacks.History`.
+
+        The loop itself lives in :mod:`nnscratch.training.loop`, apart from the model.
 
         Parameters
         ----------
@@ -319,162 +297,25 @@ class Network:
         initial_epoch : int
             Epoch to start counting from (when resuming from a checkpoint of that epoch).
         """
-        epochs = positive_int(epochs, "epochs")
-        if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, (int, np.integer)) \
-                or not 0 <= initial_epoch < epochs:
-            raise ConfigError(f"initial_epoch must be an integer in [0, epochs={epochs}), got "
-                              f"{initial_epoch!r} (epochs is the epoch to train up to, as in Keras)")
-        if batch_size is not None:
-            batch_size = positive_int(batch_size, "batch_size")
-        if verbose not in (0, 1, 2, True, False):
-            raise ConfigError(f"verbose must be 0, 1 or 2, got {verbose!r}")
-        x = self.prepare_input(x)
-        y = self.prepare_target(y)
-        check_same_length(x, y)
-        if len(x) == 0:
-            raise DataError("fit needs at least one sample, got an empty x")
-        weights = self._sample_weights(y, sample_weight, class_weight)
+        return training.fit(self, x, y, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
+                            seed=seed, verbose=verbose, validation_data=validation_data,
+                            validation_split=validation_split, callbacks=callbacks,
+                            sample_weight=sample_weight, class_weight=class_weight,
+                            initial_epoch=initial_epoch)
 
-        if not 0.0 <= validation_split < 1.0:
-            raise ConfigError(f"validation_split must be in [0, 1), got {validation_split}")
-        val = None
-        if validation_data is not None:
-            val = self._prepare_validation(validation_data)
-        elif validation_split > 0:
-            n_val = int(round(len(x) * validation_split))
-            if n_val == 0 or n_val == len(x):
-                raise DataError(f"validation_split={validation_split} of {len(x)} samples leaves "
-                                "no training or no validation sample")
-            cut = len(x) - n_val
-            val = (x[cut:], y[cut:], None if weights is None else weights[cut:])
-            x, y = x[:cut], y[:cut]
-            weights = None if weights is None else weights[:cut]
+    def state_arrays(self):
+        """Every parameter and buffer array, in layer order (the packed parameters as one).
 
-        if seed is not None:
-            self.shuffle_rng = np.random.default_rng(seed)
-        history = History()
-        # the user's callbacks first, so History and the progress display see what they log
-        if isinstance(callbacks, Callback):
-            callbacks = [callbacks]
-        cb_list = list(callbacks or []) + [history]
-        progress = self._progress_callback(epochs, verbose, len(x), batch_size) if verbose else None
-        if progress is not None:
-            cb_list.append(progress)
-        cbs = CallbackList(cb_list, self)
-        self.history = history
-        self.stop_training = False
-
-        slices = batch_slices(len(x), batch_size)
-        cbs.on_train_begin({})
-        # A diverging run overflows before its loss turns inf; the loss check below reports it,
-        # so NumPy's overflow warnings are silenced here instead of escaping to the user.
-        with np.errstate(over="ignore", invalid="ignore"):
-            self._train_epochs(x, y, weights, val, slices, shuffle, initial_epoch, epochs, cbs,
-                               watched=bool(callbacks) or val is not None)
-        cbs.on_train_end({})
-        return history
-
-    def _train_epochs(self, x, y, weights, val, slices, shuffle, initial_epoch, epochs, cbs,
-                      watched=True):
-        """The epoch and batch loops of ``fit`` on prepared data.
-
-        ``watched``: something looks at the weights at the end of each epoch (the user's
-        callbacks, a validation pass), so they are checked finite after every epoch. Otherwise
-        only after the last one: a non-finite weight shows in the next batch's loss anyway.
+        Layers change these in place, so the training loop's divergence guard snapshots them.
         """
-        use_permutation = shuffle and len(slices) > 1
-        whole = len(slices) == 1 and slices[0] == slice(0, len(x))
-        epoch_begin = cbs.listened("on_epoch_begin")
-        batch_begin, batch_end = cbs.listened("on_batch_begin"), cbs.listened("on_batch_end")
-        collect_outputs = bool(self.metrics)
-        # The weights and buffers before each of the last two batches: when a loss turns out
-        # non-finite, those before the previous batch (whose loss was finite) are put back.
-        arrays = self._state_arrays()        # layers change parameters and buffers in place
-        saved, step = [snapshot(arrays), snapshot(arrays)], 0
-        for epoch in range(initial_epoch, epochs):
-            if epoch_begin:
-                cbs.on_epoch_begin(epoch, {})
-            order = self.shuffle_rng.permutation(len(x)) if use_permutation else None
-            total_loss, outputs, targets = 0.0, [], []
-            for batch_index, piece in enumerate(slices):
-                index = piece if order is None else order[piece]
-                if whole:                        # one batch of everything, in order: no slicing
-                    xb, yb, wb = x, y, weights
-                else:
-                    xb, yb = x[index], y[index]
-                    wb = None if weights is None else weights[index]
-                if batch_begin:
-                    cbs.on_batch_begin(batch_index, {"size": len(xb)})
-                for target, value in zip(saved[step % 2], arrays):     # the weights before it
-                    np.copyto(target, value)
-                try:
-                    loss = self.train_step(xb, yb, wb)
-                except TrainingError:
-                    raise self._diverged(epoch, batch_index, saved, step) from None
-                step += 1
-                total_loss += loss * len(xb)
-                if collect_outputs:
-                    outputs.append(self.last_output.copy())
-                    targets.append(yb)
-                if batch_end:
-                    cbs.on_batch_end(batch_index, {"size": len(xb), "loss": loss})
-            if ((watched or epoch + 1 == epochs)
-                    and not self._state_finite(arrays)):   # the epoch's last update overflowed
-                raise self._diverged(epoch, len(slices) - 1, saved, step, after_update=True)
-            logs = {"loss": total_loss / len(x)}
-            if collect_outputs:
-                logs.update(self._metric_values(np.concatenate(outputs), np.concatenate(targets)))
-            if val is not None:
-                val_logs = self._evaluate_prepared(*val)
-                logs.update({f"val_{k}": v for k, v in val_logs.items()})
-            self.epochs_trained = epoch + 1
-            cbs.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
-
-    def _state_arrays(self):
-        """Every parameter and buffer array, in layer order (the packed parameters as one)."""
-        packed = self._packed_arrays()
+        packed = self.packed_arrays()
         if packed is not None:
             return [packed[0]] + [value for layer in self.layers for value in layer.buffers.values()]
         return [value for layer in self.layers
                 for store in (layer.params, layer.buffers) for value in store.values()]
 
-    def _state_finite(self, arrays=None):
-        """Whether every parameter and buffer (or array of ``arrays``) is finite."""
-        return all_finite(self._state_arrays() if arrays is None else arrays)
-
-    def _diverged(self, epoch, batch_index, saved, step, after_update=False):
-        """The TrainingError for a non-finite loss, the last good weights put back (see
-        :func:`nnscratch.divergence.diverged`)."""
-        return diverged(self._state_arrays(), saved, step,
-                        f"epoch {epoch + 1}, batch {batch_index + 1}",
-                        self.optimizer.current_learning_rate(), after_update)
-
-    @staticmethod
-    def _progress_callback(epochs, verbose, n_samples, batch_size):
-        """verbose=1: a progress bar on a terminal, nothing otherwise; verbose=2: a line per epoch."""
-        import sys
-        if verbose == 2:
-            return EpochLogger(epochs)
-        if sys.stdout.isatty():
-            from .progress import ProgressBar
-            return ProgressBar(epochs=epochs, steps=len(batch_slices(n_samples, batch_size)))
-        return None
-
-    def _prepare_validation(self, validation_data):
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-            raise ConfigError("validation_data must be a tuple (x_val, y_val) or "
-                              f"(x_val, y_val, sample_weight), got {type(validation_data).__name__}")
-        xv = self.prepare_input(validation_data[0], "x_val")
-        yv = self.prepare_target(validation_data[1], "y_val")
-        check_same_length(xv, yv, "x_val", "y_val")
-        wv = None
-        if len(validation_data) == 3 and validation_data[2] is not None:
-            wv = self._sample_weights(yv, validation_data[2], None)
-        return xv, yv, wv
-
-    def _metric_values(self, output, y):
+    def metric_values(self, output, y):
+        """``{metric name: value}`` of the network's metrics on outputs and targets."""
         return {metric.name: metric(output, y) for metric in self.metrics}
 
     # -- inference -------------------------------------------------------------------------
@@ -483,21 +324,21 @@ class Network:
         x = self.prepare_input(x)
         if batch_size is None:
             return self.forward(x, training=False)
-        batch_size = positive_int(batch_size, "batch_size")
+        batch_size = checks.positive_int(batch_size, "batch_size")
         return np.concatenate([self.forward(x[s], training=False)
                                for s in batch_slices(len(x), batch_size)])
 
-    def _evaluate_prepared(self, x, y, weights=None):
+    def evaluate_prepared(self, x, y, weights=None):
         output = self.forward(x, training=False)
         loss = float(self._loss_from_output(output, y, weights)) + self.penalty()
-        return {"loss": loss, **self._metric_values(output, y)}
+        return {"loss": loss, **self.metric_values(output, y)}
 
     def evaluate(self, x, y, sample_weight=None):
         """``{"loss": ..., "<metric>": ...}`` on the given data, in inference mode."""
         x = self.prepare_input(x)
         y = self.prepare_target(y)
         check_same_length(x, y)
-        return self._evaluate_prepared(x, y, self._sample_weights(y, sample_weight, None))
+        return self.evaluate_prepared(x, y, self.sample_weights(y, sample_weight, None))
 
     # -- description and files -------------------------------------------------------------
     def summary(self, print_fn=print):

@@ -7,8 +7,8 @@ else floats in the network's dtype shaped like its output); :func:`sample_weight
 
 import numpy as np
 
-from .data import as_numeric_array, check_same_length
-from .errors import ConfigError, DataError, ShapeError
+from ..data import as_numeric_array, check_same_length
+from ..errors import ConfigError, DataError, ShapeError
 
 
 def prepare_target(y, loss, output_shape, dtype, name="y"):

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from .errors import TrainingError
+from ..errors import TrainingError
 
 
 def snapshot(arrays):

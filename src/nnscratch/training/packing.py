@@ -4,7 +4,7 @@ The layers keep views of the two arrays, so nothing changes for them; but an upd
 treats each element on its own and keeps no state (plain gradient descent) can then update all
 parameters in one operation instead of one per array, and ``fit`` copies them in one. For a
 small network those per-array calls are most of a step's cost. ``Network`` packs when it is
-built and checks on each step that the packing still holds (``Network._packed_arrays``).
+built and checks on each step that the packing still holds (:func:`packed_arrays`).
 """
 
 import numpy as np
@@ -36,3 +36,21 @@ def pack_parameters(keys):
         offset += value.size
     named = [(f"{layer.name}.{key}", param, grad) for layer, key, param, grad in views]
     return flat_params, flat_grads, views, named
+
+
+def packed_arrays(packed):
+    """``(params, grads)`` of a packing while it holds and every layer trains, else None.
+
+    ``packed`` is what :func:`pack_parameters` returned (or None). The packing holds while each
+    layer still uses its views (nothing rebound ``params[key]``) and they are views of these
+    arrays (a deep copy of the network has views of nothing).
+    """
+    if packed is None:
+        return None
+    params, grads, views, _ = packed
+    if views[0][2].base is not params:            # a copy: all its views are copies
+        return None
+    for layer, key, param, grad in views:
+        if not layer.trainable or layer.params[key] is not param or layer.grads[key] is not grad:
+            return None
+    return params, grads
