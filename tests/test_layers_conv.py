@@ -383,11 +383,12 @@ def test_transposed_padding_that_crops_everything_is_a_shape_error():
 
 @pytest.mark.parametrize("kwargs, message", [
     (dict(filters=0, kernel_size=3), "filters must be a positive integer"),
-    (dict(filters=2, kernel_size=(3,)), r"kernel_size must be a positive integer or a tuple of 2"),
+    (dict(filters=2, kernel_size=(3,)),
+     r"kernel_size must be an integer or a sequence of 2 integers >= 1, got \(3,\)"),
     (dict(filters=2, kernel_size=0), "kernel_size must be a positive integer"),
     (dict(filters=2, kernel_size=3, stride=(1, 0)), "stride must be"),
     (dict(filters=2, kernel_size=3, dilation=1.5), "dilation must be"),
-    (dict(filters=2, kernel_size=3, padding="full"), r"padding must be \"valid\", \"same\""),
+    (dict(filters=2, kernel_size=3, padding="full"), "padding must be one of 'valid', 'same', got 'full'"),
     (dict(filters=2, kernel_size=3, padding=-1), "padding must be"),
     (dict(filters=2, kernel_size=3, padding=((1, 2), (3,))), "padding must be"),
     (dict(filters=2, kernel_size=3, activation="nope"), "nope"),

@@ -529,7 +529,8 @@ def test_bad_initial_state_is_a_clear_error(rng):
 def test_other_errors(rng):
     with pytest.raises(ConfigError, match="LSTM units must be a positive integer"):
         ns.LSTM(0)
-    with pytest.raises(ConfigError, match="merge_mode must be one of concat, sum, mul, ave"):
+    with pytest.raises(ConfigError,
+                       match="merge_mode must be one of 'concat', 'sum', 'mul', 'ave', got 'max'"):
         ns.Bidirectional(ns.LSTM(2), merge_mode="max")
     with pytest.raises(ConfigError, match="wraps a recurrent layer .* got Dense"):
         ns.Bidirectional(ns.Dense(2))

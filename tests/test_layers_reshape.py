@@ -107,5 +107,5 @@ def test_reshape_errors():
         ns.Reshape((0, 3))
     with pytest.raises(ConfigError, match="size must be a positive integer"):
         ns.UpSampling2D(0)
-    with pytest.raises(ConfigError, match="interpolation='nearest' only"):
+    with pytest.raises(ConfigError, match="interpolation must be one of 'nearest', got 'bilinear'"):
         ns.UpSampling2D(2, interpolation="bilinear")

@@ -6,40 +6,41 @@ same keys as ``params``. It caches what its backward needs during the forward (n
 the forward inside backward). Shapes are learnt on first use by ``build(input_shape)``, where
 ``input_shape`` excludes the batch axis.
 
-Every concrete layer class is registered by its class name, so that a saved architecture
-(``{"class": "Dense", "config": {...}}``) is rebuilt by looking the name up in that table, never
-by importing or evaluating anything named in a file.
+Every concrete layer class is known to :data:`REGISTRY` by its class name, so that a saved
+architecture (``{"class": "Dense", "config": {...}}``) is rebuilt by looking the name up in that
+table, never by importing or evaluating anything named in a file. Abstract bases (a class that
+sets ``abstract = True`` itself, such as :class:`Layer` and :class:`ActivatedLayer`) and
+private classes (a name starting with ``_``) are left out: they cannot run on their own.
 """
+
+from collections.abc import Mapping
 
 import numpy as np
 
 from .. import activations, initializers, regularizers
-from ..errors import ConfigError, NotBuiltError, ShapeError
-
-LAYER_CLASSES = {}
+from ..errors import NotBuiltError, ShapeError
+from ..registry import Registry
 
 
 class Layer:
     """Base class of all layers.
 
     Subclasses implement ``build``, ``forward``, ``backward``, ``compute_output_shape`` and
-    ``get_config`` (the keyword arguments that recreate the layer).
+    ``get_config`` (the keyword arguments that recreate the layer). A base class that cannot run
+    on its own sets ``abstract = True`` in its own body (it is not inherited), which keeps it out
+    of :data:`REGISTRY`.
 
     ``input_grad_needed``: a Network clears it on its first layer while it trains, since
     nothing uses the gradient with respect to the data; a layer may then skip computing it
     (its ``backward`` returns None). Layers that ignore the flag stay correct, only slower.
     """
 
+    abstract = True
     input_grad_needed = True
     # True for layers that change their parameters and gradients only in place (never rebind
     # ``params[key]`` or ``grads[key]``): a Network may then keep them all in one array (see
-    # ``nnscratch.packing``).
+    # ``nnscratch.training.packing``).
     packable = False
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if not cls.__name__.startswith("_"):
-            LAYER_CLASSES[cls.__name__] = cls
 
     def __init__(self, name=None):
         self.name = name
@@ -160,6 +161,8 @@ class ActivatedLayer(Layer):
     from ``last_z`` and calls ``backward_from_z`` directly.
     """
 
+    abstract = True
+
     def __init__(self, activation=None, name=None):
         super().__init__(name=name)
         self.activation = activations.get(activation)
@@ -215,13 +218,48 @@ def check_input_features(layer, x, expected, axis=-1, what="input features"):
                          f"got {got} (input shape {x.shape})")
 
 
-def positive_int(value, what):
-    """``value`` as an int, or ConfigError unless it is a positive whole number."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value <= 0:
-        raise ConfigError(f"{what} must be a positive integer, got {value!r}")
-    return int(value)
-
-
 def describe(spec):
     """A JSON-safe form of an initialiser/regulariser given as a name, dict or object."""
     return spec.get_config() if hasattr(spec, "get_config") else spec
+
+
+# -- the table of layer classes -----------------------------------------------------------------
+
+def class_key(cls):
+    """A layer class's name in :data:`REGISTRY`: its class name, or None to leave it out.
+
+    Left out: private classes (a name starting with ``_``) and abstract bases (a class whose own
+    body sets ``abstract = True``; subclasses do not inherit the mark).
+    """
+    if cls.__name__.startswith("_") or vars(cls).get("abstract", False):
+        return None
+    return cls.__name__
+
+
+def exact_spelling(name):
+    """Layer class names are looked up exactly as written (``"Dense"``, not ``"dense"``)."""
+    return name
+
+
+REGISTRY = Registry("layer class", Layer, normalize=exact_spelling, key=class_key)
+
+
+class _LiveTable(Mapping):
+    """A read-only ``{class name: class}`` view of :data:`REGISTRY`, current at each access."""
+
+    def __getitem__(self, name):
+        return REGISTRY.table()[name]
+
+    def __iter__(self):
+        return iter(REGISTRY.table())
+
+    def __len__(self):
+        return len(REGISTRY.table())
+
+    def __repr__(self):
+        return f"LAYER_CLASSES({REGISTRY.table()!r})"
+
+
+#: The older name for ``REGISTRY.table()``, kept while code still reads it: a read-only mapping
+#: from class name to class that sees classes defined later too.
+LAYER_CLASSES = _LiveTable()

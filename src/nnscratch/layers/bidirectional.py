@@ -2,9 +2,10 @@ r"""Bidirectional: run a recurrent layer forwards and a copy of it backwards, th
 
 import numpy as np
 
+from .. import checks
 from ..errors import ConfigError, ShapeError
-from .base import LAYER_CLASSES, Layer
-from .recurrent import _Recurrent
+from .base import REGISTRY, Layer
+from .recurrent_base import BaseRecurrent
 
 MERGE_MODES = ("concat", "sum", "mul", "ave")
 
@@ -30,6 +31,9 @@ class Bidirectional(Layer):
 
     and :math:`\partial L / \partial x` is the sum of what the two copies return.
 
+    The two copies are this layer's only nested layers: ``sublayers()`` returns
+    ``[forward_layer, backward_layer]``.
+
     The copies' parameters are this layer's parameters under prefixed names
     (``forward_W_ih``, ``backward_W_ih``, ...), so the network saves and optimises them as
     one layer's. ``initial_state`` is a list: the forward copy's states, then the backward
@@ -47,13 +51,10 @@ class Bidirectional(Layer):
         super().__init__(name=name)
         if isinstance(layer, dict):                      # from a saved configuration
             layer = _layer_from_config(layer)
-        if not isinstance(layer, _Recurrent):
+        if not isinstance(layer, BaseRecurrent):
             raise ConfigError(f"Bidirectional wraps a recurrent layer (SimpleRNN, LSTM, GRU), "
                               f"got {type(layer).__name__}")
-        if merge_mode not in MERGE_MODES:
-            raise ConfigError(f"Bidirectional merge_mode must be one of {', '.join(MERGE_MODES)}, "
-                              f"got {merge_mode!r}")
-        self.merge_mode = merge_mode
+        self.merge_mode = checks.choice(merge_mode, "Bidirectional merge_mode", MERGE_MODES)
         config = layer.get_config()
         inner_name = config.pop("name") or type(layer).__name__.lower()
         self._layer_class = type(layer)
@@ -169,8 +170,9 @@ def _flat(states):
 def _layer_from_config(spec):
     """The wrapped layer from ``{"class": name, "config": {...}}`` (registered classes only)."""
     name = spec.get("class")
-    cls = LAYER_CLASSES.get(name)
-    if cls is None or not issubclass(cls, _Recurrent):
+    key = REGISTRY.resolve(name)
+    cls = None if key is None else REGISTRY.table()[key]
+    if cls is None or not issubclass(cls, BaseRecurrent):
         raise ConfigError(f"Bidirectional wraps a recurrent layer (SimpleRNN, LSTM, GRU), got "
                           f"class {name!r}")
     return cls.from_config(dict(spec.get("config", {})))

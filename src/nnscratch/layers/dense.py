@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from .base import ActivatedLayer, check_input_features, describe, positive_int
+from .. import checks
+from .base import ActivatedLayer, check_input_features, describe
 
 
 class Dense(ActivatedLayer):
@@ -45,13 +46,13 @@ class Dense(ActivatedLayer):
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
                  input_dim=None, name=None):
         super().__init__(activation=activation, name=name)
-        self.units = positive_int(units, "Dense units")
-        self.use_bias = bool(use_bias)
+        self.units = checks.positive_int(units, "Dense units")
+        self.use_bias = checks.boolean(use_bias, "Dense use_bias")
         self.kernel_initializer = kernel_initializer
         self.bias_initializer = bias_initializer
         self.kernel_regularizer = kernel_regularizer
         self.bias_regularizer = bias_regularizer
-        self.input_dim = None if input_dim is None else positive_int(input_dim, "Dense input_dim")
+        self.input_dim = checks.optional_positive_int(input_dim, "Dense input_dim")
         self._x = None
 
     def build(self, input_shape, rng=None, dtype=np.float32):

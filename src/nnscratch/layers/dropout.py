@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from ..errors import ConfigError
+from .. import checks
 from .base import Layer
 
 
@@ -45,13 +45,8 @@ class Dropout(Layer):
 
     def __init__(self, rate, seed=None, name=None):
         super().__init__(name=name)
-        if (isinstance(rate, bool) or not isinstance(rate, (int, float, np.floating))
-                or not 0.0 <= rate < 1.0):
-            raise ConfigError(f"Dropout rate must be a number in [0, 1), got {rate!r}")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-            raise ConfigError(f"Dropout seed must be an integer or None, got {seed!r}")
-        self.rate = float(rate)
-        self.seed = None if seed is None else int(seed)
+        self.rate = checks.number(rate, "Dropout rate", low=0, high=1, high_open=True)
+        self.seed = checks.seed(seed, "Dropout seed")
         self.rng = None
         self._mask = None
 

@@ -2,8 +2,9 @@ r"""Embedding: a lookup table from integer token ids to learned vectors."""
 
 import numpy as np
 
+from .. import checks
 from ..errors import DataError, DataTypeError
-from .base import Layer, describe, positive_int
+from .base import Layer, describe
 
 
 class Embedding(Layer):
@@ -49,8 +50,8 @@ class Embedding(Layer):
         super().__init__(name=name)
         # Stored under PyTorch's names: ``input_dim`` on a first layer means "number of input
         # features" to the Network (Dense's keyword), which a vocabulary size is not.
-        self.num_embeddings = positive_int(input_dim, "Embedding input_dim")
-        self.embedding_dim = positive_int(output_dim, "Embedding output_dim")
+        self.num_embeddings = checks.positive_int(input_dim, "Embedding input_dim")
+        self.embedding_dim = checks.positive_int(output_dim, "Embedding output_dim")
         self.embeddings_initializer = embeddings_initializer
         self.embeddings_regularizer = embeddings_regularizer
         self._ids = None

@@ -35,61 +35,44 @@ import math
 
 import numpy as np
 
+from .. import checks
 from ..errors import ConfigError, ShapeError
 
-__all__ = ["as_tuple", "normalize_padding", "padding_config", "resolve_padding", "output_length",
+__all__ = ["normalize_padding", "padding_config", "resolve_padding", "output_length",
            "check_input", "check_sample_shape", "sample_layout",
            "output_sizes", "pad", "crop", "crop_slices", "window_slices", "im2col", "col2im"]
 
 
-def as_tuple(value, rank, what, minimum=1):
-    """``value`` (an int or a sequence of ``rank`` ints) as a tuple of ``rank`` ints >= ``minimum``."""
-    items = list(value) if isinstance(value, (tuple, list)) else [value] * rank
-    valid = len(items) == rank and all(
-        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and v >= minimum for v in items)
-    if not valid:
-        kind = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
-        raise ConfigError(f"{what} must be {kind} or a tuple of {rank} of them, got {value!r}")
-    return tuple(int(v) for v in items)
+def normalize_padding(padding, rank, what):
+    """Check a padding argument; returns ``"same"`` or ``((before, after), ...)``.
 
-
-def _is_int(v):
-    return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-
-
-def normalize_padding(padding, rank, what, allow_same=True):
-    """Check a padding argument; returns ``"valid"``, ``"same"`` or ``((before, after), ...)``.
-
-    Accepted: ``"valid"`` (no padding), ``"same"``, an int (every side), a tuple of ``rank``
-    ints (one per axis, both sides), a tuple of ``rank`` pairs ``(before, after)``, or for one
-    spatial axis a single pair ``(before, after)``.
+    Accepted: the modes ``"valid"`` (no padding) and ``"same"`` (any case), an int (every side),
+    a tuple of ``rank`` ints (one per axis, both sides), a tuple of ``rank`` pairs
+    ``(before, after)``, or for one spatial axis a single pair ``(before, after)``. Every size
+    is a whole number >= 0 (:func:`nnscratch.checks.is_whole`: no bools, floats or strings).
     """
     if isinstance(padding, str):
-        key = padding.lower()
-        if key == "valid":
-            return ((0, 0),) * rank
-        if key == "same" and allow_same:
-            return "same"
-    elif _is_int(padding) and padding >= 0:
+        mode = checks.choice(padding, what, ("valid", "same"), normalize=str.lower)
+        return "same" if mode == "same" else ((0, 0),) * rank
+    if checks.is_whole(padding) and padding >= 0:
         return ((int(padding), int(padding)),) * rank
-    elif isinstance(padding, (tuple, list)):
+    if isinstance(padding, (tuple, list)):
         items = list(padding)
-        if rank == 1 and len(items) == 2 and all(_is_int(v) for v in items):
+        if rank == 1 and len(items) == 2 and all(checks.is_whole(v) for v in items):
             items = [items]
         if len(items) == rank:
             pairs = []
             for item in items:
-                if _is_int(item):
+                if checks.is_whole(item):
                     item = (item, item)
                 if not (isinstance(item, (tuple, list)) and len(item) == 2
-                        and all(_is_int(v) and v >= 0 for v in item)):
+                        and all(checks.is_whole(v) and v >= 0 for v in item)):
                     break
                 pairs.append((int(item[0]), int(item[1])))
             else:
                 return tuple(pairs)
-    choices = '"valid", "same", ' if allow_same else '"valid", '
-    raise ConfigError(f"{what} must be {choices}an int >= 0, a tuple of {rank} ints (one per axis) "
-                      f"or of {rank} (before, after) pairs, got {padding!r}")
+    raise ConfigError(f"{what} must be \"valid\", \"same\", an int >= 0, a tuple of {rank} ints "
+                      f"(one per axis) or of {rank} (before, after) pairs, got {padding!r}")
 
 
 def padding_config(padding):

@@ -14,9 +14,9 @@ normalization within each sample. Both share the kernels :func:`normalize` and
 
 import numpy as np
 
+from .. import checks
 from ..errors import ConfigError, ShapeError
 from .base import Layer, describe
-
 
 # --------------------------------------------------------------------------------------------
 # Kernels
@@ -59,30 +59,23 @@ def normalize_backward(grad_xhat, x_hat, inv_std, axes):
 # Shared bookkeeping
 # --------------------------------------------------------------------------------------------
 
-def _check_number(value, what, low, high=None, low_open=False, high_open=True):
-    ok = (not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
-          and (value > low if low_open else value >= low)
-          and (high is None or (value < high if high_open else value <= high)))
-    if not ok:
-        lo = "(" if low_open else "["
-        hi = "inf)" if high is None else (f"{high})" if high_open else f"{high}]")
-        raise ConfigError(f"{what} must be a number in {lo}{low}, {hi}, got {value!r}")
-    return float(value)
+def _is_feature_axis(axis):
+    """Whether ``axis`` can name a feature axis: a whole number, and not 0 (the batch axis)."""
+    return checks.is_whole(axis) and axis != 0
 
 
 class _AffineNormalization(Layer):
     """Normalization followed by the learnt ``gamma * x_hat + beta``; subclasses pick the axes."""
 
+    abstract = True
+
     def __init__(self, epsilon, center, scale, beta_initializer, gamma_initializer,
                  beta_regularizer, gamma_regularizer, name):
         super().__init__(name=name)
-        self.epsilon = _check_number(epsilon, f"{type(self).__name__} epsilon", 0.0, low_open=True)
-        for flag, value in (("center", center), ("scale", scale)):
-            if not isinstance(value, (bool, np.bool_)):
-                raise ConfigError(f"{type(self).__name__} {flag} must be True or False, "
-                                  f"got {value!r}")
-        self.center = bool(center)
-        self.scale = bool(scale)
+        kind = type(self).__name__
+        self.epsilon = checks.number(epsilon, f"{kind} epsilon", low=0, low_open=True)
+        self.center = checks.boolean(center, f"{kind} center")
+        self.scale = checks.boolean(scale, f"{kind} scale")
         self.beta_initializer = beta_initializer
         self.gamma_initializer = gamma_initializer
         self.beta_regularizer = beta_regularizer
@@ -192,11 +185,12 @@ class BatchNormalization(_AffineNormalization):
                  gamma_regularizer=None, name=None):
         super().__init__(epsilon, center, scale, beta_initializer, gamma_initializer,
                          beta_regularizer, gamma_regularizer, name)
-        if isinstance(axis, bool) or not isinstance(axis, (int, np.integer)) or axis == 0:
+        if not _is_feature_axis(axis):
             raise ConfigError(f"BatchNormalization axis must be a non-zero integer (axis 0 is the "
                               f"batch), got {axis!r}")
         self.axis = int(axis)
-        self.momentum = _check_number(momentum, "BatchNormalization momentum", 0.0, 1.0)
+        self.momentum = checks.number(momentum, "BatchNormalization momentum", low=0, high=1,
+                                      high_open=True)
         self._reduce = None
         self._channel_axis = None
         self._training = False
@@ -288,8 +282,7 @@ class LayerNormalization(_AffineNormalization):
         super().__init__(epsilon, center, scale, beta_initializer, gamma_initializer,
                          beta_regularizer, gamma_regularizer, name)
         axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
-        if not axes or any(isinstance(a, bool) or not isinstance(a, (int, np.integer)) or a == 0
-                           for a in axes):
+        if not axes or not all(_is_feature_axis(a) for a in axes):
             raise ConfigError(f"LayerNormalization axis must be a non-zero integer or a tuple of "
                               f"them (axis 0 is the batch), got {axis!r}")
         self.axis = tuple(int(a) for a in axes) if isinstance(axis, (tuple, list)) else int(axis)

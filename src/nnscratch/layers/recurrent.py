@@ -16,298 +16,24 @@ parameter   shape                meaning                    initialiser (Keras)
 The gates are stacked along the first axis in PyTorch's order: SimpleRNN has G = 1, LSTM
 G = 4 (i, f, g, o), GRU G = 3 (r, z, n). ``use_bias=False`` drops both biases.
 
-How the time loop is organised (``_Recurrent``, shared by the three cells):
-
-1. the input projection of every time step is one matrix product before the loop,
-   :math:`X_p = X W_{ih}^T + b_{ih}` for all (N, T) at once;
-2. the loop over t (the only Python loop) adds the recurrent projection
-   :math:`H_p = h_{t-1} W_{hh}^T + b_{hh}` and applies the cell;
-3. the backward loop runs t = T-1 ... 0 and hands each step's gradients with respect to the two
-   projections, :math:`\delta X_p(t)` and :math:`\delta H_p(t)`, to stacked arrays; after the
-   loop each weight gradient is one matrix product over all (t, n):
-
-.. math::
-
-    \frac{\partial L}{\partial W_{hh}} = \sum_{t,n} \delta H_p(t)_n^T\, h_{t-1,n}, \quad
-    \frac{\partial L}{\partial W_{ih}} = \sum_{t,n} \delta X_p(t)_n^T\, x_{t,n}, \quad
-    \frac{\partial L}{\partial x_t} = \delta X_p(t)\, W_{ih}
-
-while the recurrent path :math:`\partial L / \partial h_{t-1} = \delta H_p(t) W_{hh} + (\text{the
-cell's direct path})` has to stay inside the loop. For LSTM and SimpleRNN
-:math:`\delta X_p = \delta H_p`; for GRU they differ in the candidate gate, where the reset gate
-multiplies only the recurrent part.
-
-The initial state is passed per call, as Keras (``layer(x, initial_state=...)``) and PyTorch
-(``lstm(x, (h0, c0))``) do; it is per-batch data, not a hyperparameter, so the constructor
-does not take it. After ``backward``, ``grad_initial_state`` holds
-:math:`\partial L / \partial h_0` (and :math:`\partial L / \partial c_0` for LSTM) in the same
-form as the state was given; ``final_state`` holds the last state after ``forward``. Keras's
-``return_state`` is not offered because a layer in a :class:`~nnscratch.Network` returns one
-array; read ``final_state`` instead.
+Each class here writes one step of its cell, forward and backward, with the formulas beside the
+code; the time loop, the projections, the weight gradients and the initial state are shared, in
+:class:`~nnscratch.layers.recurrent_base.BaseRecurrent`.
 
 Sigmoid gates use the two-branch stable sigmoid (:func:`nnscratch.activations.sigmoid`), so
-no pre-activation overflows. Everything is computed in the parameters' dtype (float32 stays
-float32); the input is cast to it.
+no pre-activation overflows.
 """
 
 import numpy as np
 
-from .. import activations
+from .. import activations, checks
 from ..activations import sigmoid
-from ..errors import DataTypeError, ShapeError
-from .base import Layer, check_input_features, describe, positive_int
+from .recurrent_base import BaseRecurrent
+
+__all__ = ["SimpleRNN", "LSTM", "GRU"]
 
 
-class _Recurrent(Layer):
-    """Shared time loop of the recurrent layers (not used on its own).
-
-    A subclass sets ``gates`` (G) and ``state_names`` (``("h",)`` or ``("h", "c")``) and
-    writes one step of its cell forward (``_cell_forward``) and backward (``_cell_backward``);
-    this class does the projections, the loop, the stacked weight gradients, the initial
-    state and the checks.
-
-    Parameters
-    ----------
-    units : int
-        Size H of the hidden state.
-    return_sequences : bool
-        Return every step's hidden state (N, T, H) instead of the last one (N, H).
-    go_backwards : bool
-        Read the sequence from the last step to the first (Keras); with ``return_sequences``
-        the outputs are in processing order, i.e. reversed time (as Keras returns them).
-    use_bias : bool
-        Whether to have ``b_ih`` and ``b_hh``.
-    kernel_initializer, recurrent_initializer, bias_initializer : str, dict or Initializer
-        For ``W_ih``, ``W_hh`` and both biases. Fans are Keras's: ``W_ih`` has fan_in =
-        features and fan_out = G*H.
-    kernel_regularizer, recurrent_regularizer, bias_regularizer : None, "l1", "l2", dict or Regularizer
-        Penalties on ``W_ih``, ``W_hh`` and both biases.
-    """
-
-    gates = 1
-    state_names = ("h",)
-
-    def __init__(self, units, return_sequences=False, go_backwards=False, use_bias=True,
-                 kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
-                 bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
-                 bias_regularizer=None, name=None):
-        super().__init__(name=name)
-        self.units = positive_int(units, f"{type(self).__name__} units")
-        self.return_sequences = bool(return_sequences)
-        self.go_backwards = bool(go_backwards)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = kernel_initializer
-        self.recurrent_initializer = recurrent_initializer
-        self.bias_initializer = bias_initializer
-        self.kernel_regularizer = kernel_regularizer
-        self.recurrent_regularizer = recurrent_regularizer
-        self.bias_regularizer = bias_regularizer
-        self.final_state = None
-        self.grad_initial_state = None
-        self._cache = None
-
-    # -- shapes and parameters -------------------------------------------------------------
-    def _where(self):
-        return f"{type(self).__name__} layer {self.label}"
-
-    def build(self, input_shape, rng=None, dtype=np.float32):
-        input_shape = tuple(int(s) for s in input_shape)
-        if len(input_shape) != 2:
-            shown = ", ".join(["N", *map(str, input_shape)])
-            raise ShapeError(f"{self._where()} expects input (N, T, features), got shape ({shown})")
-        super().build(input_shape, rng, dtype)
-        features, gh = input_shape[-1], self.gates * self.units
-        self.add_param("W_ih", self.init_param(self.kernel_initializer, (gh, features), rng,
-                                               fan_in=features, fan_out=gh),
-                       self.kernel_regularizer)
-        self.add_param("W_hh", self.init_param(self.recurrent_initializer, (gh, self.units), rng,
-                                               fan_in=self.units, fan_out=gh),
-                       self.recurrent_regularizer)
-        if self.use_bias:
-            for key in ("b_ih", "b_hh"):
-                self.add_param(key, self.init_param(self.bias_initializer, (gh,), rng,
-                                                    fan_in=features, fan_out=gh),
-                               self.bias_regularizer)
-
-    def compute_output_shape(self, input_shape):
-        if self.return_sequences:
-            return (input_shape[0], self.units)
-        return (self.units,)
-
-    # -- checks ----------------------------------------------------------------------------
-    def _check_rank(self, x):
-        if np.ndim(x) != 3:
-            raise ShapeError(f"{self._where()} expects input (N, T, features), got shape "
-                             f"{np.shape(x)}")
-
-    def _check_input(self, x):
-        x = np.asarray(x)
-        self._check_rank(x)
-        if x.dtype.kind not in "fiu":
-            raise DataTypeError(f"{self._where()} expects numbers, got dtype {x.dtype}")
-        self.require_built()
-        check_input_features(self, x, self.params["W_ih"].shape[1])
-        if x.shape[1] == 0:
-            raise ShapeError(f"{self._where()} needs at least one time step, got input shape "
-                             f"{x.shape}")
-        return x.astype(self.params["W_ih"].dtype, copy=False)
-
-    def _initial_states(self, initial_state, n):
-        """The initial states as a list of (N, H) arrays (zeros when not given)."""
-        dtype = self.params["W_hh"].dtype
-        count = len(self.state_names)
-        if initial_state is None:
-            return [np.zeros((n, self.units), dtype) for _ in range(count)]
-        form = self._state_form()
-        if count == 1 and not isinstance(initial_state, (list, tuple)):
-            initial_state = [initial_state]
-        if not isinstance(initial_state, (list, tuple)) or len(initial_state) != count:
-            got = (f"{len(initial_state)} arrays" if isinstance(initial_state, (list, tuple))
-                   else type(initial_state).__name__)
-            raise ShapeError(f"{self._where()} expects initial_state {form}, got {got}")
-        states = []
-        for state_name, state in zip(self.state_names, initial_state):
-            state = np.asarray(state)
-            if state.shape != (n, self.units) or state.dtype.kind not in "fiu":
-                each = " each" if count > 1 else ""
-                raise ShapeError(
-                    f"{self._where()} expects initial_state {form}{each} shaped "
-                    f"({n}, {self.units}) (N, units), got {state_name}0 shaped {state.shape} "
-                    f"of dtype {state.dtype}")
-            states.append(state.astype(dtype))
-        return states
-
-    def _state_form(self):
-        names = [f"{s}0" for s in self.state_names]
-        return names[0] if len(names) == 1 else "(" + ", ".join(names) + ")"
-
-    def _packed(self, states):
-        """States in the form the user gives them: one array, or a tuple for LSTM."""
-        return states[0] if len(states) == 1 else tuple(states)
-
-    # -- the time loop ---------------------------------------------------------------------
-    def __call__(self, x, training=False, initial_state=None):
-        self._check_rank(x)
-        if not self.built:
-            self.build(np.shape(x)[1:])
-        return self.forward(x, training=training, initial_state=initial_state)
-
-    def forward(self, x, training=False, initial_state=None):
-        """Run the cell over the T steps; returns (N, H), or (N, T, H) with ``return_sequences``.
-
-        ``initial_state``: h0 shaped (N, units) (SimpleRNN, GRU; a one-element list is
-        accepted too, as Keras gives it), or ``(h0, c0)`` for LSTM. Zeros when None.
-        """
-        x = self._check_input(x)
-        n, steps, _ = x.shape
-        W_ih, W_hh = self.params["W_ih"], self.params["W_hh"]
-        states0 = self._initial_states(initial_state, n)
-        if self.go_backwards:
-            x = x[:, ::-1]
-        x_t = np.ascontiguousarray(x.transpose(1, 0, 2))      # time-major (T, N, features)
-        x_proj = x_t @ W_ih.T                                 # X_p = X W_ih^T, every step at once
-        if self.use_bias:
-            x_proj += self.params["b_ih"]                     #     + b_ih
-        # seq[k][t] is state k after t steps (seq[k][0] the initial state)
-        seq = [np.empty((steps + 1, n, self.units), W_hh.dtype) for _ in self.state_names]
-        for k, state in enumerate(states0):
-            seq[k][0] = state
-        cache = self._allocate_cache(steps, n, W_hh.dtype)
-        for t in range(steps):
-            h_proj = seq[0][t] @ W_hh.T                       # H_p = h_{t-1} W_hh^T
-            if self.use_bias:
-                h_proj += self.params["b_hh"]                 #     + b_hh
-            new_states = self._cell_forward(x_proj[t], h_proj, [s[t] for s in seq], cache, t)
-            for k, state in enumerate(new_states):
-                seq[k][t + 1] = state
-        self._cache = (x_t, seq, cache)
-        self.final_state = self._packed([s[steps] for s in seq])
-        if self.return_sequences:
-            return np.ascontiguousarray(seq[0][1:].transpose(1, 0, 2))
-        return seq[0][steps].copy()
-
-    def backward(self, grad_y):
-        """Backpropagation through time; returns dL/dx (N, T, features) and fills ``grads``.
-
-        Also sets ``grad_initial_state`` (dL/dh0, or (dL/dh0, dL/dc0) for LSTM).
-        """
-        if self._cache is None:
-            raise ShapeError(f"{self._where()}: backward called before forward")
-        x_t, seq, cache = self._cache
-        steps, n, _ = x_t.shape
-        W_ih, W_hh = self.params["W_ih"], self.params["W_hh"]
-        dtype = W_hh.dtype
-        grad_y = np.asarray(grad_y, dtype=dtype)
-        expected = (n, steps, self.units) if self.return_sequences else (n, self.units)
-        if grad_y.shape != expected:
-            raise ShapeError(f"{self._where()} backward expects a gradient shaped {expected}, "
-                             f"got {grad_y.shape}")
-        gh = self.gates * self.units
-        d_x_proj = np.empty((steps, n, gh), dtype)            # dL/dX_p(t), stacked over t
-        d_h_proj = np.empty((steps, n, gh), dtype)            # dL/dH_p(t), stacked over t
-        grad_seq = grad_y.transpose(1, 0, 2) if self.return_sequences else None
-        # d_states[k]: dL/d(state k after step t+1) from the steps after it (and the output)
-        d_states = [np.zeros((n, self.units), dtype) for _ in self.state_names]
-        if not self.return_sequences:
-            d_states[0] = grad_y.copy()                       # only h_T reaches the output
-        for t in reversed(range(steps)):
-            if grad_seq is not None:
-                d_states[0] = d_states[0] + grad_seq[t]       # h_t is also an output
-            dxp, dhp, direct = self._cell_backward(d_states, [s[t] for s in seq], cache, t)
-            d_x_proj[t] = dxp
-            d_h_proj[t] = dhp
-            d_h_prev = dhp @ W_hh                             # dL/dh_{t-1} through H_p = h W_hh^T
-            if direct[0] is not None:
-                d_h_prev += direct[0]                         #   + the cell's direct path
-            d_states = [d_h_prev] + list(direct[1:])
-        # weight gradients: one product over all (t, n) each
-        rows = steps * n
-        h_prev = seq[0][:-1].reshape(rows, self.units)
-        np.matmul(d_h_proj.reshape(rows, gh).T, h_prev, out=self.grads["W_hh"])   # dW_hh
-        np.matmul(d_x_proj.reshape(rows, gh).T, x_t.reshape(rows, -1),
-                  out=self.grads["W_ih"])                                          # dW_ih
-        if self.use_bias:
-            np.sum(d_h_proj, axis=(0, 1), out=self.grads["b_hh"])                  # db_hh
-            np.sum(d_x_proj, axis=(0, 1), out=self.grads["b_ih"])                  # db_ih
-        self.grad_initial_state = self._packed(d_states)
-        grad_x = (d_x_proj @ W_ih).transpose(1, 0, 2)         # dx_t = dX_p(t) W_ih
-        if self.go_backwards:
-            grad_x = grad_x[:, ::-1]
-        return np.ascontiguousarray(grad_x)
-
-    # -- the cell (subclasses) -------------------------------------------------------------
-    def _allocate_cache(self, steps, n, dtype):
-        """Arrays the cell fills during the forward, indexed by step."""
-        raise NotImplementedError
-
-    def _cell_forward(self, x_proj, h_proj, states, cache, t):
-        """One step: the new states from the projections and the previous states."""
-        raise NotImplementedError
-
-    def _cell_backward(self, d_states, states, cache, t):
-        """One step back: ``(dL/dX_p(t), dL/dH_p(t), direct)``.
-
-        ``d_states`` are dL/d(new states); ``states`` the previous states; ``direct`` the
-        gradients with respect to the previous states through paths other than ``H_p`` (None
-        where there is none).
-        """
-        raise NotImplementedError
-
-    # -- description -----------------------------------------------------------------------
-    def get_config(self):
-        config = super().get_config()
-        config.update(units=self.units, return_sequences=self.return_sequences,
-                      go_backwards=self.go_backwards, use_bias=self.use_bias,
-                      kernel_initializer=describe(self.kernel_initializer),
-                      recurrent_initializer=describe(self.recurrent_initializer),
-                      bias_initializer=describe(self.bias_initializer),
-                      kernel_regularizer=describe(self.kernel_regularizer),
-                      recurrent_regularizer=describe(self.recurrent_regularizer),
-                      bias_regularizer=describe(self.bias_regularizer))
-        return config
-
-
-class SimpleRNN(_Recurrent):
+class SimpleRNN(BaseRecurrent):
     r"""Elman recurrent layer, ``torch.nn.RNN`` (one layer) with Keras's keywords.
 
     Forward, for t = 1 ... T, with activation f (tanh by default):
@@ -335,7 +61,7 @@ class SimpleRNN(_Recurrent):
         f, by name or object (default tanh; PyTorch offers tanh and relu).
     **kwargs
         ``return_sequences``, ``go_backwards``, ``use_bias``, the initialisers and
-        regularisers, ``name``: see ``_Recurrent``.
+        regularisers, ``name``: see :class:`BaseRecurrent`.
     """
 
     gates = 1
@@ -365,7 +91,7 @@ class SimpleRNN(_Recurrent):
         return config
 
 
-class LSTM(_Recurrent):
+class LSTM(BaseRecurrent):
     r"""Long short-term memory layer, ``torch.nn.LSTM`` (one layer) with Keras's keywords.
 
     Gates in PyTorch's order i, f, g, o (rows of ``W_ih``/``W_hh``/biases in blocks of H).
@@ -402,7 +128,7 @@ class LSTM(_Recurrent):
         initialiser), so the cell remembers by default. Needs ``use_bias``.
     **kwargs
         ``return_sequences``, ``go_backwards``, ``use_bias``, the initialisers and
-        regularisers, ``name``: see ``_Recurrent``.
+        regularisers, ``name``: see :class:`BaseRecurrent`.
     """
 
     gates = 4
@@ -410,7 +136,7 @@ class LSTM(_Recurrent):
 
     def __init__(self, units, unit_forget_bias=True, **kwargs):
         super().__init__(units, **kwargs)
-        self.unit_forget_bias = bool(unit_forget_bias)
+        self.unit_forget_bias = checks.boolean(unit_forget_bias, "LSTM unit_forget_bias")
 
     def build(self, input_shape, rng=None, dtype=np.float32):
         super().build(input_shape, rng, dtype)
@@ -456,7 +182,7 @@ class LSTM(_Recurrent):
         return config
 
 
-class GRU(_Recurrent):
+class GRU(BaseRecurrent):
     r"""Gated recurrent unit, ``torch.nn.GRU`` (one layer) with Keras's keywords.
 
     Gates in PyTorch's order r, z, n. This is Keras's ``reset_after=True`` form: the reset gate
@@ -488,7 +214,7 @@ class GRU(_Recurrent):
         Size H of the hidden state.
     **kwargs
         ``return_sequences``, ``go_backwards``, ``use_bias``, the initialisers and
-        regularisers, ``name``: see ``_Recurrent``.
+        regularisers, ``name``: see :class:`BaseRecurrent`.
     """
 
     gates = 3

@@ -8,9 +8,10 @@ import math
 
 import numpy as np
 
+from .. import checks
 from ..errors import ConfigError, ShapeError
 from .base import Layer
-from .im2col import as_tuple, check_input, check_sample_shape
+from .im2col import check_input, check_sample_shape
 
 __all__ = ["Flatten", "Reshape", "UpSampling1D", "UpSampling2D"]
 
@@ -56,8 +57,7 @@ class Reshape(Layer):
     def __init__(self, target_shape, name=None):
         super().__init__(name=name)
         items = list(target_shape) if isinstance(target_shape, (tuple, list)) else [target_shape]
-        ok = items and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-                           and (v >= 1 or v == -1) for v in items)
+        ok = items and all(checks.is_whole(v) and (v >= 1 or v == -1) for v in items)
         if not ok or sum(v == -1 for v in items) > 1:
             raise ConfigError(f"Reshape target_shape must be a tuple of positive ints with at most "
                               f"one -1, got {target_shape!r}")
@@ -96,15 +96,15 @@ class Reshape(Layer):
 class _UpSampling(Layer):
     """Nearest-neighbour upsampling over ``rank`` spatial axes of channels-first data."""
 
+    abstract = True
     rank = None
 
     def __init__(self, size=2, interpolation="nearest", name=None):
         super().__init__(name=name)
-        self.size = as_tuple(size, self.rank, f"{type(self).__name__} size")
-        if interpolation != "nearest":
-            raise ConfigError(f"{type(self).__name__} supports interpolation='nearest' only, got "
-                              f"{interpolation!r}")
-        self.interpolation = interpolation
+        kind = type(self).__name__
+        self.size = checks.int_tuple(size, f"{kind} size", self.rank)
+        # "nearest" is the only mode: each output copies its nearest input
+        self.interpolation = checks.choice(interpolation, f"{kind} interpolation", ("nearest",))
         self._shape = None
 
     def build(self, input_shape, rng=None, dtype=np.float32):
