@@ -7,7 +7,8 @@ batches, not epochs). Pass one as an optimizer's ``learning_rate``::
     opt = ns.optimizers.SGD(learning_rate=ns.schedules.StepDecay(0.1, step_size=100, gamma=0.5))
 
 ``get_config()`` gives a JSON-safe dict, ``schedules.get(config)`` rebuilds the schedule from it,
-and ``optimizers.get`` does so for a ``learning_rate`` stored as a dict.
+and ``optimizers.get`` does so for a ``learning_rate`` stored as a dict. ``REGISTRY`` is the name
+table of the schedules (every :class:`Schedule` subclass that sets a ``name``).
 
 ========================  ===========================================================
 nnscratch                 torch.optim.lr_scheduler (stepped once per batch)
@@ -29,66 +30,42 @@ import math
 
 import numpy as np
 
-from .errors import ConfigError
-from .registry import named_subclasses, resolve, unknown_name
+from .. import checks
+from ..errors import ConfigError
+from ..registry import Configurable, Registry
+from .base import positive
 
 
-def _number(value, what, low=0.0, low_open=True, high=math.inf, high_open=True):
-    ok = (not isinstance(value, bool) and isinstance(value, (int, float, np.integer, np.floating))
-          and (low < value if low_open else low <= value)
-          and (value < high if high_open else value <= high))
-    if not ok:
-        left, right = "(" if low_open else "[", ")" if high_open else "]"
-        raise ConfigError(f"{what} must be a number in {left}{low}, {high}{right}, got {value!r}")
-    return float(value)
+class Schedule(Configurable):
+    """Base class: ``schedule(step)`` checks the step and returns ``float(self.rate(step))``.
 
-
-def _count(value, what, minimum=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ConfigError(f"{what} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
-
-
-class Schedule:
-    """Base class: ``schedule(step)`` checks the step and returns ``float(self.rate(step))``."""
+    A subclass sets ``name`` (its key in :data:`REGISTRY`) and ``hyperparameters`` (its
+    constructor arguments, kept as attributes of the same names), from which
+    :class:`~nnscratch.registry.Configurable` writes ``get_config`` and ``repr``.
+    """
 
     name = None
 
     def __call__(self, step):
-        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) or step < 0:
-            raise ConfigError(f"{type(self).__name__} expects a step that is an integer >= 0, "
-                              f"got {step!r}")
-        return float(self.rate(int(step)))
+        step = checks.integer(step, f"{type(self).__name__} step", low=0)
+        return float(self.rate(step))
 
     def rate(self, step):
         """The learning rate at ``step`` (an int >= 0)."""
         raise NotImplementedError
-
-    def get_config(self):
-        """A JSON-safe dict (with ``"name"``) from which ``schedules.get`` rebuilds this schedule."""
-        return {"name": self.name, **self._arguments()}
-
-    def _arguments(self):
-        return {}
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self._arguments().items())
-        return f"{type(self).__name__}({args})"
 
 
 class Constant(Schedule):
     """The same rate at every step: :math:`\\eta_t = \\eta`."""
 
     name = "constant"
+    hyperparameters = ("learning_rate",)
 
     def __init__(self, learning_rate):
-        self.learning_rate = _number(learning_rate, "Constant learning_rate")
+        self.learning_rate = positive(learning_rate, f"{type(self).__name__} learning_rate")
 
     def rate(self, step):
         return self.learning_rate
-
-    def _arguments(self):
-        return {"learning_rate": self.learning_rate}
 
 
 class StepDecay(Schedule):
@@ -100,19 +77,17 @@ class StepDecay(Schedule):
     """
 
     name = "step_decay"
+    hyperparameters = ("initial_learning_rate", "step_size", "gamma")
 
     def __init__(self, initial_learning_rate, step_size, gamma=0.1):
-        self.initial_learning_rate = _number(initial_learning_rate,
-                                             "StepDecay initial_learning_rate")
-        self.step_size = _count(step_size, "StepDecay step_size")
-        self.gamma = _number(gamma, "StepDecay gamma")
+        owner = type(self).__name__
+        self.initial_learning_rate = positive(initial_learning_rate,
+                                              f"{owner} initial_learning_rate")
+        self.step_size = checks.positive_int(step_size, f"{owner} step_size")
+        self.gamma = positive(gamma, f"{owner} gamma")
 
     def rate(self, step):
         return self.initial_learning_rate * self.gamma ** (step // self.step_size)
-
-    def _arguments(self):
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "step_size": self.step_size, "gamma": self.gamma}
 
 
 class MultiStepDecay(Schedule):
@@ -126,26 +101,23 @@ class MultiStepDecay(Schedule):
     """
 
     name = "multi_step_decay"
+    hyperparameters = ("initial_learning_rate", "milestones", "gamma")
 
     def __init__(self, initial_learning_rate, milestones, gamma=0.1):
-        self.initial_learning_rate = _number(initial_learning_rate,
-                                             "MultiStepDecay initial_learning_rate")
+        owner = type(self).__name__
+        self.initial_learning_rate = positive(initial_learning_rate,
+                                              f"{owner} initial_learning_rate")
         if not isinstance(milestones, (list, tuple, np.ndarray)) or len(milestones) == 0:
-            raise ConfigError("MultiStepDecay milestones must be a non-empty list of step numbers, "
+            raise ConfigError(f"{owner} milestones must be a non-empty list of step numbers, "
                               f"got {milestones!r}")
-        self.milestones = [_count(m, "MultiStepDecay milestone", minimum=0) for m in milestones]
+        self.milestones = [checks.integer(m, f"{owner} milestone", low=0) for m in milestones]
         if any(b <= a for a, b in zip(self.milestones, self.milestones[1:])):
-            raise ConfigError("MultiStepDecay milestones must increase strictly, got "
-                              f"{self.milestones}")
-        self.gamma = _number(gamma, "MultiStepDecay gamma")
+            raise ConfigError(f"{owner} milestones must increase strictly, got {self.milestones}")
+        self.gamma = positive(gamma, f"{owner} gamma")
 
     def rate(self, step):
         passed = bisect.bisect_right(self.milestones, step)             # milestones m_i <= step
         return self.initial_learning_rate * self.gamma ** passed
-
-    def _arguments(self):
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "milestones": list(self.milestones), "gamma": self.gamma}
 
 
 class ExponentialDecay(Schedule):
@@ -160,21 +132,19 @@ class ExponentialDecay(Schedule):
     """
 
     name = "exponential_decay"
+    hyperparameters = ("initial_learning_rate", "decay_rate", "decay_steps", "staircase")
 
     def __init__(self, initial_learning_rate, decay_rate, decay_steps=1, staircase=False):
-        self.initial_learning_rate = _number(initial_learning_rate,
-                                             "ExponentialDecay initial_learning_rate")
-        self.decay_rate = _number(decay_rate, "ExponentialDecay decay_rate")
-        self.decay_steps = _count(decay_steps, "ExponentialDecay decay_steps")
-        self.staircase = bool(staircase)
+        owner = type(self).__name__
+        self.initial_learning_rate = positive(initial_learning_rate,
+                                              f"{owner} initial_learning_rate")
+        self.decay_rate = positive(decay_rate, f"{owner} decay_rate")
+        self.decay_steps = checks.positive_int(decay_steps, f"{owner} decay_steps")
+        self.staircase = checks.boolean(staircase, f"{owner} staircase")
 
     def rate(self, step):
         exponent = step // self.decay_steps if self.staircase else step / self.decay_steps
         return self.initial_learning_rate * self.decay_rate ** exponent
-
-    def _arguments(self):
-        return {"initial_learning_rate": self.initial_learning_rate, "decay_rate": self.decay_rate,
-                "decay_steps": self.decay_steps, "staircase": self.staircase}
 
 
 class CosineDecay(Schedule):
@@ -199,18 +169,19 @@ class CosineDecay(Schedule):
     """
 
     name = "cosine_decay"
+    hyperparameters = ("initial_learning_rate", "total_steps", "warmup_steps", "min_learning_rate")
 
     def __init__(self, initial_learning_rate, total_steps, warmup_steps=0, min_learning_rate=0.0):
-        self.initial_learning_rate = _number(initial_learning_rate,
-                                             "CosineDecay initial_learning_rate")
-        self.total_steps = _count(total_steps, "CosineDecay total_steps")
-        self.warmup_steps = _count(warmup_steps, "CosineDecay warmup_steps", minimum=0)
+        owner = type(self).__name__
+        self.initial_learning_rate = positive(initial_learning_rate,
+                                              f"{owner} initial_learning_rate")
+        self.total_steps = checks.positive_int(total_steps, f"{owner} total_steps")
+        self.warmup_steps = checks.integer(warmup_steps, f"{owner} warmup_steps", low=0)
         if self.warmup_steps >= self.total_steps:
-            raise ConfigError(f"CosineDecay warmup_steps must be less than total_steps, got "
+            raise ConfigError(f"{owner} warmup_steps must be less than total_steps, got "
                               f"warmup_steps={warmup_steps}, total_steps={total_steps}")
-        self.min_learning_rate = _number(min_learning_rate, "CosineDecay min_learning_rate",
-                                         low_open=False, high=self.initial_learning_rate,
-                                         high_open=False)
+        self.min_learning_rate = checks.number(min_learning_rate, f"{owner} min_learning_rate",
+                                               low=0, high=self.initial_learning_rate)
 
     def rate(self, step):
         peak, floor, warmup = self.initial_learning_rate, self.min_learning_rate, self.warmup_steps
@@ -218,11 +189,6 @@ class CosineDecay(Schedule):
             return peak * (step + 1) / warmup                            # linear warm-up
         progress = min(1.0, (step - warmup) / (self.total_steps - warmup))
         return floor + 0.5 * (peak - floor) * (1.0 + math.cos(math.pi * progress))
-
-    def _arguments(self):
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "total_steps": self.total_steps, "warmup_steps": self.warmup_steps,
-                "min_learning_rate": self.min_learning_rate}
 
 
 def _anneal(start, end, pct, strategy):
@@ -257,19 +223,21 @@ class OneCycle(Schedule):
     """
 
     name = "one_cycle"
+    hyperparameters = ("max_learning_rate", "total_steps", "pct_start", "anneal_strategy",
+                       "div_factor", "final_div_factor", "three_phase")
 
     def __init__(self, max_learning_rate, total_steps, pct_start=0.3, anneal_strategy="cos",
                  div_factor=25.0, final_div_factor=1e4, three_phase=False):
-        self.max_learning_rate = _number(max_learning_rate, "OneCycle max_learning_rate")
-        self.total_steps = _count(total_steps, "OneCycle total_steps", minimum=2)
-        self.pct_start = _number(pct_start, "OneCycle pct_start", high=1.0)
-        if anneal_strategy not in ("cos", "linear"):
-            raise ConfigError(f"OneCycle anneal_strategy must be 'cos' or 'linear', got "
-                              f"{anneal_strategy!r}")
-        self.anneal_strategy = anneal_strategy
-        self.div_factor = _number(div_factor, "OneCycle div_factor")
-        self.final_div_factor = _number(final_div_factor, "OneCycle final_div_factor")
-        self.three_phase = bool(three_phase)
+        owner = type(self).__name__
+        self.max_learning_rate = positive(max_learning_rate, f"{owner} max_learning_rate")
+        self.total_steps = checks.integer(total_steps, f"{owner} total_steps", low=2)
+        self.pct_start = checks.number(pct_start, f"{owner} pct_start", low=0, high=1,
+                                       low_open=True, high_open=True)
+        self.anneal_strategy = checks.choice(anneal_strategy, f"{owner} anneal_strategy",
+                                             ("cos", "linear"))
+        self.div_factor = positive(div_factor, f"{owner} div_factor")
+        self.final_div_factor = positive(final_div_factor, f"{owner} final_div_factor")
+        self.three_phase = checks.boolean(three_phase, f"{owner} three_phase")
         initial = self.max_learning_rate / self.div_factor
         final = initial / self.final_div_factor
         up_end = self.pct_start * self.total_steps - 1
@@ -284,7 +252,7 @@ class OneCycle(Schedule):
         starts = [0.0] + [end for end, _, _ in self.phases[:-1]]
         if any(end <= start for start, (end, _, _) in zip(starts, self.phases)):
             raise ConfigError(
-                f"OneCycle phases are empty with total_steps={self.total_steps} and "
+                f"{owner} phases are empty with total_steps={self.total_steps} and "
                 f"pct_start={self.pct_start}: every phase needs at least one step "
                 "(raise total_steps or move pct_start away from 0 and 1)")
 
@@ -298,42 +266,24 @@ class OneCycle(Schedule):
             start_step = end_step
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _arguments(self):
-        return {"max_learning_rate": self.max_learning_rate, "total_steps": self.total_steps,
-                "pct_start": self.pct_start, "anneal_strategy": self.anneal_strategy,
-                "div_factor": self.div_factor, "final_div_factor": self.final_div_factor,
-                "three_phase": self.three_phase}
 
-
-def _table():
-    """``{name: Schedule subclass}``, found anew each time so that later subclasses count."""
-    return named_subclasses(Schedule)
+REGISTRY = Registry("schedule", Schedule)
 
 
 def names():
     """The registered schedule names, sorted."""
-    return sorted(_table())
+    return REGISTRY.names()
 
 
 def get(identifier):
     """A schedule from a config dict (``get_config()``'s output), a number (a Constant) or a
-    Schedule instance."""
+    Schedule instance; anything else is a ConfigError listing the known names."""
     if isinstance(identifier, Schedule):
         return identifier
-    if not isinstance(identifier, bool) and isinstance(identifier, (int, float, np.floating)):
+    if checks.is_number(identifier):
         return Constant(identifier)
-    if not isinstance(identifier, dict):
-        raise ConfigError("a learning-rate schedule must be a Schedule, a number or a config dict "
-                          f"{{'name': ..., ...}} with a name among {', '.join(names())}; got "
-                          f"{type(identifier).__name__} ({identifier!r})")
-    config = dict(identifier)
-    name = config.pop("name", None)
-    table = _table()
-    key = resolve(name, table)
-    if key is None:
-        raise unknown_name("schedule", name, names())
-    cls = table[key]
-    try:
-        return cls(**config)
-    except TypeError as exc:
-        raise ConfigError(f"bad arguments for schedule {cls.__name__}: {exc}") from None
+    if isinstance(identifier, dict):
+        return REGISTRY.from_config(identifier)
+    raise ConfigError("a learning-rate schedule must be a Schedule, a number or a config dict "
+                      f"{{'name': ..., ...}}, got {identifier!r} ({type(identifier).__name__}); "
+                      f"{REGISTRY.known()}")

@@ -1,0 +1,215 @@
+"""The base class of every optimizer: the loop over parameters, clipping, the step count and the
+learning rate.
+
+A subclass writes only its update rule, ``update(param, grad, state, lr)``, which changes
+``param`` in place, and the state it needs, ``init_state(param)``. The attributes and methods
+other modules rely on are defined here:
+
+- ``step(named_parameters, packed=None)``: what the training loop calls once per batch;
+- ``learning_rate`` (a number or a schedule; the learning-rate callbacks set a number) and
+  ``current_learning_rate()``;
+- ``iterations`` (the step count) and ``state`` (``{parameter name: {key: array}}``), which a
+  checkpoint saves and restores, and ``init_state``, whose keys a loaded checkpoint must have;
+- ``get_config()``, from which ``nnscratch.optimizers.get`` rebuilds the optimizer.
+
+The helpers for update rules (scratch arrays, L2 and decoupled weight decay, moving averages)
+take every hyperparameter they use as an argument, so that this class reads no attribute that
+only some optimizers have.
+"""
+
+import numpy as np
+
+from .. import checks
+from ..errors import ShapeError
+from ..registry import Configurable
+
+
+# -- the ranges hyperparameters take, one rule each (all through nnscratch.checks) -----------------
+def positive(value, what):
+    """``value`` as a float > 0: a learning rate, an epsilon, a clipping threshold, a factor."""
+    return checks.number(value, what, low=0, low_open=True)
+
+
+def non_negative(value, what):
+    """``value`` as a float >= 0: a weight decay, a learning-rate decay."""
+    return checks.number(value, what, low=0)
+
+
+def fraction(value, what, closed=False):
+    """``value`` as a float in [0, 1) (a beta, a momentum, a smoothing constant), [0, 1] if
+    ``closed`` (a dampening)."""
+    return checks.number(value, what, low=0, high=1, high_open=not closed)
+
+
+class Optimizer(Configurable):
+    """Base class: the loop over parameters, clipping, the step count and the learning rate.
+
+    Parameters
+    ----------
+    learning_rate : float or schedule
+        A positive number, or a callable ``schedule(step) -> float`` (see
+        ``nnscratch.schedules``) called with ``step = self.iterations`` (0 for the first step).
+    clipnorm : float, optional
+        Rescale all gradients together so their global L2 norm is at most ``clipnorm``:
+        :math:`g \\leftarrow g \\cdot \\min(1, c / \\lVert g \\rVert_2)` (torch's
+        ``clip_grad_norm_`` over all parameters).
+    clipvalue : float, optional
+        Clip every gradient entry to ``[-clipvalue, clipvalue]``; applied before ``clipnorm``.
+
+    Clipping changes the gradient arrays in place, before the update rule sees them (and before
+    any weight decay is added to them).
+
+    A subclass sets ``name`` (its registry key) and ``hyperparameters``: these three followed by
+    its own constructor arguments, kept as attributes of the same names (see
+    :class:`~nnscratch.registry.Configurable`).
+    """
+
+    name = None
+    hyperparameters = ("learning_rate", "clipnorm", "clipvalue")
+
+    def __init__(self, learning_rate=0.01, clipnorm=None, clipvalue=None):
+        owner = type(self).__name__
+        if callable(learning_rate):
+            self.learning_rate = learning_rate
+        else:
+            self.learning_rate = positive(learning_rate, f"{owner} learning_rate")
+        self.clipnorm = None if clipnorm is None else positive(clipnorm, f"{owner} clipnorm")
+        self.clipvalue = None if clipvalue is None else positive(clipvalue, f"{owner} clipvalue")
+        self.iterations = 0       # steps taken; t = iterations inside update()
+        self.state = {}           # parameter name -> {key: array}, made by init_state
+        self._scratch = {}        # (dtype, slot) -> flat scratch buffer, see _work
+        self._views = {}          # (shape, dtype, slot) -> view of a scratch buffer, see _work
+
+    def current_learning_rate(self):
+        """The learning rate for the step about to be taken."""
+        if callable(self.learning_rate):
+            return float(self.learning_rate(self.iterations))
+        return self.learning_rate
+
+    def clip(self, grads):
+        """Apply ``clipvalue`` then ``clipnorm`` to a list of gradient arrays, in place."""
+        if self.clipvalue is not None:
+            for g in grads:
+                np.clip(g, -self.clipvalue, self.clipvalue, out=g)
+        if self.clipnorm is not None:
+            total = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads)))   # ||g||_2, global
+            if total > self.clipnorm:
+                scale = self.clipnorm / total                                   # c / ||g||_2
+                for g in grads:
+                    g *= g.dtype.type(scale)
+
+    def step(self, named_parameters, packed=None):
+        """Update every ``(name, param, grad)`` in place with the rule of this optimizer.
+
+        ``packed``: optionally ``(params, grads)``, two arrays that hold all of the parameters
+        and gradients of ``named_parameters`` (the views are into them, as a Network packs
+        them). A rule for which :meth:`elementwise_stateless` holds then updates all of them in
+        one call, which is the same computation with fewer, larger operations.
+        """
+        if not isinstance(named_parameters, list):
+            named_parameters = list(named_parameters)
+        if packed is not None and self.elementwise_stateless():
+            self._step_packed(named_parameters, *packed)
+            return
+        if self.clipnorm is not None or self.clipvalue is not None:
+            self.clip([g for _, _, g in named_parameters])
+        lr = self.current_learning_rate()
+        self.iterations += 1
+        for name, param, grad in named_parameters:
+            if grad.shape != param.shape:
+                raise ShapeError(f"{type(self).__name__}: the gradient of '{name}' is shaped "
+                                 f"{grad.shape}, its parameter {param.shape}")
+            state = self.state.get(name)
+            if state is None:
+                state = self.state[name] = self.init_state(param)
+            self.update(param, grad, state, lr)
+
+    def _step_packed(self, named_parameters, params, grads):
+        """:meth:`step` on the two packed arrays at once (see ``packed`` there)."""
+        if len(self.state) < len(named_parameters):       # the per-name (empty) states, once
+            for name, param, _ in named_parameters:
+                if name not in self.state:
+                    self.state[name] = self.init_state(param)
+        if self.clipnorm is not None or self.clipvalue is not None:
+            self.clip([grads])                # one array: the same global norm and values
+        lr = self.current_learning_rate()
+        self.iterations += 1
+        self.update(params, grads, {}, lr)
+
+    def elementwise_stateless(self):
+        """Whether the rule, with these hyperparameters, treats each element on its own and
+        keeps no state: then all parameters can be updated as one array (see :meth:`step`)."""
+        return False
+
+    def init_state(self, param):
+        """The per-parameter state (e.g. zero moments shaped like ``param``)."""
+        return {}
+
+    def update(self, param, grad, state, lr):
+        """Change ``param`` in place given its gradient, its state and the learning rate."""
+        raise NotImplementedError
+
+    # -- helpers for update rules ----------------------------------------------------------
+    def _work(self, like, slot=0):
+        """A scratch array shaped and typed like ``like``, reused across parameters and steps.
+
+        One flat buffer per (dtype, slot), as large as the largest parameter seen, is viewed
+        with each parameter's shape, so the hot loop allocates nothing. Different slots never
+        overlap; the contents are garbage until written. The view for each shape is made once
+        and kept (a view made before the buffer grew keeps the old buffer alive: still scratch).
+        """
+        view = self._views.get((like.shape, like.dtype, slot))
+        if view is None:          # first use of this shape: slice it from the flat buffer, once
+            key = (like.dtype.str, slot)
+            flat = self._scratch.get(key)
+            if flat is None or flat.size < like.size:
+                flat = self._scratch[key] = np.empty(like.size, dtype=like.dtype)
+            view = self._views[(like.shape, like.dtype, slot)] = flat[:like.size].reshape(like.shape)
+        return view
+
+    def _l2_gradient(self, param, grad, weight_decay):
+        """:math:`g + \\lambda \\theta` (torch's ``weight_decay``), leaving ``grad`` untouched.
+
+        The sum goes to scratch slot 1; with :math:`\\lambda = 0` ``grad`` itself comes back.
+        """
+        if not weight_decay:
+            return grad
+        out = self._work(param, slot=1)
+        np.multiply(param, param.dtype.type(weight_decay), out=out)
+        out += grad
+        return out
+
+    @staticmethod
+    def _decoupled_decay(param, lr, weight_decay):
+        """AdamW's decay, in place: :math:`\\theta \\leftarrow (1 - \\gamma \\lambda) \\theta`."""
+        if weight_decay:
+            param *= param.dtype.type(1.0 - lr * weight_decay)
+
+    @staticmethod
+    def _ema(avg, value, decay, work):
+        """:math:`a \\leftarrow \\beta a + (1 - \\beta) v` in place (``work`` is scratch)."""
+        avg *= avg.dtype.type(decay)
+        np.multiply(value, avg.dtype.type(1.0 - decay), out=work)
+        avg += work
+
+    @staticmethod
+    def _ema_square(avg, value, decay, work):
+        """:math:`a \\leftarrow \\beta a + (1 - \\beta) v^2` in place (``work`` is scratch)."""
+        avg *= avg.dtype.type(decay)
+        np.multiply(value, value, out=work)
+        work *= avg.dtype.type(1.0 - decay)
+        avg += work
+
+    # -- configuration ---------------------------------------------------------------------
+    def get_config(self):
+        """Hyperparameters (JSON-safe) that recreate this optimizer with ``optimizers.get``.
+
+        A schedule is written as its own config; ``clipnorm`` and ``clipvalue`` only when set.
+        """
+        config = super().get_config()
+        if hasattr(self.learning_rate, "get_config"):
+            config["learning_rate"] = self.learning_rate.get_config()
+        for key in ("clipnorm", "clipvalue"):
+            if config[key] is None:
+                del config[key]
+        return config
