@@ -8,8 +8,17 @@ import numpy as np
 import pytest
 
 from nnscratch import activations
-from nnscratch.activations import (CELU, ELU, GELU, SELU, Hardshrink, LeakyReLU, Softplus,
-                                   Softshrink, Squareplus)
+from nnscratch.activations import (
+    CELU,
+    ELU,
+    GELU,
+    SELU,
+    Hardshrink,
+    LeakyReLU,
+    Softplus,
+    Softshrink,
+    Squareplus,
+)
 from nnscratch.errors import ConfigError, DataTypeError, GradientCheckError, ShapeError
 from nnscratch.gradcheck import check_activation
 
@@ -21,8 +30,8 @@ KINKS = (0.0, 1.0, -1.0, 3.0, -3.0, 0.5, -0.5, 6.0, -6.0)
 @pytest.fixture
 def scratch_registry(monkeypatch):
     """A private copy of the registry, so user registrations do not leak between tests."""
-    monkeypatch.setattr(activations, "_REGISTRY", dict(activations._REGISTRY))
-    monkeypatch.setattr(activations, "_ALIASES", dict(activations._ALIASES))
+    monkeypatch.setattr(activations.REGISTRY, "added", dict(activations.REGISTRY.added))
+    monkeypatch.setattr(activations.REGISTRY, "aliases", dict(activations.REGISTRY.aliases))
 
 
 def away_from_kinks(z, kinks=KINKS, gap=1e-2):
@@ -411,6 +420,60 @@ def test_bad_configs_and_hyperparameters():
                  lambda: Squareplus(b=-4.0), lambda: LeakyReLU(alpha=True)):
         with pytest.raises(ConfigError):
             make()
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: LeakyReLU(alpha="0.2"),
+     "LeakyReLU alpha must be a number in [-1000, 1000], got '0.2' (str)"),
+    (lambda: activations.get({"name": "softplus", "beta": "2"}),
+     "Softplus beta must be a number in [0.001, 1000], got '2' (str)"),
+    (lambda: GELU(approximate=1), "GELU approximate must be one of 'none', 'tanh', got 1"),
+], ids=["leaky_relu", "softplus-config", "gelu"])
+def test_a_number_given_as_a_string_is_refused(make, message):
+    with pytest.raises(ConfigError) as info:
+        make()
+    assert str(info.value) == message
+
+
+# every hyperparameter that scales or divides the input, with the range it is kept in
+BOUNDS = [("leaky_relu", "alpha", -1e3, 1e3), ("elu", "alpha", -1e3, 1e3),
+          ("celu", "alpha", 1e-3, 1e3), ("softplus", "beta", 1e-3, 1e3),
+          ("squareplus", "b", 1e-6, 1e6), ("softshrink", "lambd", 0.0, 1e3),
+          ("hardshrink", "lambd", 0.0, 1e3)]
+
+
+def test_every_numeric_hyperparameter_has_bounds():
+    numeric = {(name, key) for name in BUILTIN_NAMES
+               for key, value in activations.get(name).get_config().items()
+               if isinstance(value, float)}
+    assert numeric == {(name, key) for name, key, _, _ in BOUNDS}
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("name, key, low, high", BOUNDS, ids=[b[0] for b in BOUNDS])
+def test_hyperparameters_at_their_bounds_stay_finite_and_warning_free(name, key, low, high, dtype):
+    z = extreme_inputs(dtype)
+    for value in (low, high):
+        act = activations.get({"name": name, key: value})
+        with warnings.catch_warnings(), np.errstate(all="raise"):
+            warnings.simplefilter("error")
+            a = act.forward(z)
+            grad_z = act.backward(z, a, np.ones_like(z))
+        assert np.all(np.isfinite(a)) and np.all(np.isfinite(grad_z)), (key, value)
+
+
+@pytest.mark.parametrize("name, key, low, high", BOUNDS, ids=[b[0] for b in BOUNDS])
+def test_hyperparameters_beyond_their_bounds_are_refused(name, key, low, high):
+    for value in (np.nextafter(low, -np.inf), np.nextafter(high, np.inf), 1e308, -1e308):
+        with pytest.raises(ConfigError, match=f"{key} must be a number in"):
+            activations.get({"name": name, key: value})
+
+
+def test_an_alpha_that_would_overflow_the_output_is_refused_at_construction():
+    # 1e308 * z overflows for any |z| > 1.8: the network would predict inf and NaN
+    with pytest.raises(ConfigError) as info:
+        activations.get({"name": "leaky_relu", "alpha": 1e308})
+    assert str(info.value) == "LeakyReLU alpha must be a number in [-1000, 1000], got 1e+308"
 
 
 def test_register_a_user_activation(scratch_registry):

@@ -23,14 +23,19 @@ lecun_normal       N(0, s^2) truncated at 2s                    s = sqrt(1 / fan
 
 The truncated normals are rescaled (by 1/0.87962566) so that the truncated variance equals s^2,
 as Keras does.
+
+The initialisers are looked up by name in :data:`REGISTRY` (a :class:`~nnscratch.registry.Registry`
+built from the subclasses of :class:`Initializer`); their hyperparameters are checked with
+:mod:`nnscratch.checks`.
 """
 
 import math
 
 import numpy as np
 
+from . import checks
 from .errors import ConfigError
-from .registry import named_subclasses, resolve, unknown_name
+from .registry import Configurable, Registry
 
 # Standard deviation of a unit normal truncated to [-2, 2]; dividing by it restores unit variance.
 _TRUNCATED_STD = 0.87962566103423978
@@ -48,17 +53,6 @@ def compute_fans(shape):
     return shape[1] * receptive, shape[0] * receptive
 
 
-def _number(value, what):
-    """A hyperparameter as a finite Python float, or ConfigError naming it."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = math.nan
-    if isinstance(value, bool) or not math.isfinite(number):
-        raise ConfigError(f"initializer {what} must be a finite number, got {value!r}")
-    return number
-
-
 def _truncated_normal(rng, shape, std, dtype):
     """N(0, std^2) with draws beyond two standard deviations redrawn."""
     values = rng.standard_normal(shape)
@@ -69,10 +63,12 @@ def _truncated_normal(rng, shape, std, dtype):
     return (values * std).astype(dtype)
 
 
-class Initializer:
-    """Base class: ``__call__(shape, rng, dtype, fan_in=None, fan_out=None) -> array``."""
+class Initializer(Configurable):
+    """Base class: ``__call__(shape, rng, dtype, fan_in=None, fan_out=None) -> array``.
 
-    name = None
+    A subclass sets ``name`` (its registry key) and ``hyperparameters`` (the constructor
+    arguments it keeps, which ``get_config`` records) and writes :meth:`sample`.
+    """
 
     def __call__(self, shape, rng, dtype=np.float32, fan_in=None, fan_out=None):
         shape = tuple(int(s) for s in shape)
@@ -84,16 +80,9 @@ class Initializer:
         """Draw the values (any float dtype; ``__call__`` casts them to ``dtype``)."""
         raise NotImplementedError
 
-    def get_config(self):
-        """JSON-safe description: ``{"name": ..., **hyperparameters}``."""
-        return {"name": self.name, **self._hyperparameters()}
-
-    def _hyperparameters(self):
-        return {}
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self._hyperparameters().items())
-        return f"{type(self).__name__}({args})"
+    def _number(self, value, what):
+        """A hyperparameter as a finite Python float (see :func:`nnscratch.checks.number`)."""
+        return checks.number(value, f"{self.name} initializer {what}")
 
 
 class Zeros(Initializer):
@@ -118,24 +107,23 @@ class Constant(Initializer):
     """Every entry equal to ``value``."""
 
     name = "constant"
+    hyperparameters = ("value",)
 
     def __init__(self, value=0.0):
-        self.value = _number(value, "value")
+        self.value = self._number(value, "value")
 
     def sample(self, shape, rng, dtype, fan_in, fan_out):
         return np.full(shape, self.value, dtype)
-
-    def _hyperparameters(self):
-        return {"value": self.value}
 
 
 class RandomUniform(Initializer):
     """U(minval, maxval)."""
 
     name = "uniform"
+    hyperparameters = ("minval", "maxval")
 
     def __init__(self, minval=-0.05, maxval=0.05):
-        minval, maxval = _number(minval, "minval"), _number(maxval, "maxval")
+        minval, maxval = self._number(minval, "minval"), self._number(maxval, "maxval")
         if not maxval > minval:
             raise ConfigError(f"uniform initialiser expects minval < maxval, got {minval} and {maxval}")
         self.minval, self.maxval = minval, maxval
@@ -143,38 +131,27 @@ class RandomUniform(Initializer):
     def sample(self, shape, rng, dtype, fan_in, fan_out):
         return rng.uniform(self.minval, self.maxval, shape)
 
-    def _hyperparameters(self):
-        return {"minval": self.minval, "maxval": self.maxval}
-
 
 class RandomNormal(Initializer):
     """N(mean, stddev^2)."""
 
     name = "normal"
+    hyperparameters = ("mean", "stddev")
 
     def __init__(self, mean=0.0, stddev=0.05):
-        self.mean, self.stddev = _number(mean, "mean"), _number(stddev, "stddev")
+        self.mean, self.stddev = self._number(mean, "mean"), self._number(stddev, "stddev")
 
     def sample(self, shape, rng, dtype, fan_in, fan_out):
         return self.mean + self.stddev * rng.standard_normal(shape)
 
-    def _hyperparameters(self):
-        return {"mean": self.mean, "stddev": self.stddev}
 
-
-class TruncatedNormal(Initializer):
+class TruncatedNormal(RandomNormal):
     """N(mean, stddev^2) with draws further than 2 stddev from the mean redrawn."""
 
     name = "truncated_normal"
 
-    def __init__(self, mean=0.0, stddev=0.05):
-        self.mean, self.stddev = _number(mean, "mean"), _number(stddev, "stddev")
-
     def sample(self, shape, rng, dtype, fan_in, fan_out):
         return self.mean + _truncated_normal(rng, shape, self.stddev, np.float64)
-
-    def _hyperparameters(self):
-        return {"mean": self.mean, "stddev": self.stddev}
 
 
 class VarianceScaling(Initializer):
@@ -186,14 +163,14 @@ class VarianceScaling(Initializer):
     """
 
     name = "variance_scaling"
+    hyperparameters = ("scale", "mode", "distribution")
 
     def __init__(self, scale=1.0, mode="fan_in", distribution="truncated_normal"):
-        if mode not in ("fan_in", "fan_out", "fan_avg"):
-            raise ConfigError(f"mode must be 'fan_in', 'fan_out' or 'fan_avg', got {mode!r}")
-        if distribution not in ("uniform", "normal", "truncated_normal"):
-            raise ConfigError(
-                f"distribution must be 'uniform', 'normal' or 'truncated_normal', got {distribution!r}")
-        self.scale, self.mode, self.distribution = _number(scale, "scale"), mode, distribution
+        self.scale = self._number(scale, "scale")
+        self.mode = checks.choice(mode, f"{self.name} initializer mode",
+                                  ("fan_in", "fan_out", "fan_avg"))
+        self.distribution = checks.choice(distribution, f"{self.name} initializer distribution",
+                                          ("uniform", "normal", "truncated_normal"))
 
     def sample(self, shape, rng, dtype, fan_in, fan_out):
         n = {"fan_in": fan_in, "fan_out": fan_out, "fan_avg": (fan_in + fan_out) / 2.0}[self.mode]
@@ -205,9 +182,6 @@ class VarianceScaling(Initializer):
             return math.sqrt(variance) * rng.standard_normal(shape)
         return _truncated_normal(rng, shape, math.sqrt(variance) / _TRUNCATED_STD, np.float64)
 
-    def _hyperparameters(self):
-        return {"scale": self.scale, "mode": self.mode, "distribution": self.distribution}
-
 
 def _variance_scaling_preset(class_name, name, scale, mode, distribution, doc):
     """Make a named preset of VarianceScaling (Glorot, He, LeCun) with no constructor arguments."""
@@ -216,8 +190,7 @@ def _variance_scaling_preset(class_name, name, scale, mode, distribution, doc):
         VarianceScaling.__init__(self, scale, mode, distribution)
 
     return type(class_name, (VarianceScaling,), {
-        "name": name, "__init__": __init__, "__doc__": doc,
-        "_hyperparameters": lambda self: {},
+        "name": name, "__init__": __init__, "__doc__": doc, "hyperparameters": (),
     })
 
 
@@ -249,9 +222,10 @@ class Orthogonal(Initializer):
     """
 
     name = "orthogonal"
+    hyperparameters = ("gain",)
 
     def __init__(self, gain=1.0):
-        self.gain = _number(gain, "gain")
+        self.gain = self._number(gain, "gain")
 
     def sample(self, shape, rng, dtype, fan_in, fan_out):
         if len(shape) < 2:
@@ -264,37 +238,21 @@ class Orthogonal(Initializer):
             q = q.T
         return self.gain * q.reshape(shape)
 
-    def _hyperparameters(self):
-        return {"gain": self.gain}
 
-
-_REGISTRY = named_subclasses(Initializer)
-_ALIASES = {"xavier_uniform": "glorot_uniform", "xavier_normal": "glorot_normal",
-            "kaiming_uniform": "he_uniform", "kaiming_normal": "he_normal",
-            "random_uniform": "uniform", "random_normal": "normal"}
+#: The initialisers by name: every subclass of :class:`Initializer` that sets its own ``name``,
+#: and the Keras and PyTorch spellings of some as aliases.
+REGISTRY = Registry("initializer", Initializer, aliases={
+    "xavier_uniform": "glorot_uniform", "xavier_normal": "glorot_normal",
+    "kaiming_uniform": "he_uniform", "kaiming_normal": "he_normal",
+    "random_uniform": "uniform", "random_normal": "normal"})
 
 
 def names():
     """The registered initialiser names, sorted."""
-    return sorted(_REGISTRY)
+    return REGISTRY.names()
 
 
 def get(identifier):
-    """An initialiser from a name, a config dict ``{"name": ..., ...}`` or an Initializer."""
-    if isinstance(identifier, Initializer):
-        return identifier
-    if isinstance(identifier, dict):
-        config = dict(identifier)
-        cls = _lookup(config.pop("name", None))
-        try:
-            return cls(**config)
-        except TypeError as exc:
-            raise ConfigError(f"bad arguments for initializer {cls.__name__}: {exc}") from None
-    return _lookup(identifier)()
-
-
-def _lookup(name):
-    key = resolve(name, _REGISTRY, _ALIASES)
-    if key is None:
-        raise unknown_name("initializer", name, names())
-    return _REGISTRY[key]
+    """An initialiser from a name (case-insensitive, aliases allowed), a config dict
+    ``{"name": ..., **hyperparameters}``, an Initializer or an Initializer class."""
+    return REGISTRY.get(identifier)

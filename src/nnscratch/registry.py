@@ -3,7 +3,8 @@
 :class:`Registry` is how activations, losses, optimizers, schedules, initializers, metrics,
 regularizers and layers are looked up by name. A table is built from the classes themselves:
 a subclass of the family's base class that sets its own ``name`` is known by that name as soon as
-it is defined (Keras builds its tables the same way); ``add`` registers a user's entry. A
+it is defined (Keras builds its tables the same way; :func:`defined_in` keeps a family to the
+classes of its own package); ``add`` registers a user's entry. A
 registry accepts a name (respelled by ``normalize``, aliases allowed), an object of the family, a
 class of it, or a config dict ``{"name": ..., **hyperparameters}``, and words one error, listing
 the known names, for anything else.
@@ -42,13 +43,42 @@ def own_name(cls):
     return vars(cls).get("name")
 
 
+def defined_in(package):
+    """A ``key`` for :class:`Registry` that enters only the classes of ``package``.
+
+    For families whose users register functions rather than subclasses (activations, losses):
+    a user's subclass is then not entered by itself, so it cannot take a built-in's name.
+    """
+    def key(cls):
+        inside = cls.__module__ == package or cls.__module__.startswith(package + ".")
+        return own_name(cls) if inside else None
+    return key
+
+
+def class_aliases(registry):
+    """``{alias: name}`` from the ``aliases`` tuple that each class of ``registry`` declares.
+
+    An alias that is also a name, or that two classes declare, is a mistake in the library, so
+    it stops the import with a RuntimeError.
+    """
+    table = registry.table()
+    aliases = {}
+    for name, cls in table.items():
+        for alias in getattr(cls, "aliases", ()):
+            if alias in table or alias in aliases:
+                raise RuntimeError(f"{registry.kind} name '{alias}' is declared twice")
+            aliases[alias] = name
+    return aliases
+
+
 class Configurable:
     """Base of objects described by ``{"name": ..., **hyperparameters}``.
 
     A subclass sets ``name`` (its registry key) and ``hyperparameters``, the names of the
     constructor arguments it keeps as attributes of the same name. Then
     ``type(obj)(**{k: v for k, v in obj.get_config().items() if k != "name"})`` is a copy of
-    ``obj``, and ``repr(obj)`` shows the same arguments.
+    ``obj``, and ``repr(obj)`` shows the same arguments. A family of one class (the regularizer)
+    leaves ``name`` None, and its config is the hyperparameters alone.
     """
 
     name = None
@@ -56,7 +86,8 @@ class Configurable:
 
     def get_config(self):
         """``{"name": ..., **hyperparameters}``, JSON-safe; the family's ``get`` rebuilds it."""
-        return {"name": self.name, **{key: getattr(self, key) for key in self.hyperparameters}}
+        named = {"name": self.name} if self.name is not None else {}
+        return {**named, **{key: getattr(self, key) for key in self.hyperparameters}}
 
     def __repr__(self):
         args = ", ".join(f"{key}={getattr(self, key)!r}" for key in self.hyperparameters)
@@ -192,23 +223,3 @@ class Registry:
                           f"config dict, got {identifier!r} ({type(identifier).__name__}); "
                           f"{self.known()}")
 
-
-def unknown_name(kind, name, known):
-    """The error for a name no entry answers to: ``unknown <kind> 'x'; expected one of: ...``."""
-    return ConfigError(f"unknown {kind} {name!r}; expected one of: {', '.join(known)}")
-
-
-# -- older helpers, still used by families not yet on Registry ---------------------------------
-def named_subclasses(base):
-    """``{name: class}`` for every subclass of ``base`` whose ``name`` is set."""
-    return {cls.name: cls for cls in all_subclasses(base) if cls.name}
-
-
-def resolve(name, table, aliases=None, normalize=lower):
-    """The key of ``table`` that ``name`` stands for, or None."""
-    if not isinstance(name, str):
-        return None
-    key = normalize(name)
-    if key not in table and aliases:
-        key = aliases.get(key, key)
-    return key if key in table else None

@@ -6,7 +6,8 @@ parameter's gradient before the optimizer step.
 
 .. math::
 
-    \\Omega_{L1}(W) = \\lambda_1 \\sum |W|, \\quad \\partial\\Omega_{L1}/\\partial W = \\lambda_1 \\operatorname{sign}(W)
+    \\Omega_{L1}(W) = \\lambda_1 \\sum |W|, \\quad
+    \\partial\\Omega_{L1}/\\partial W = \\lambda_1 \\operatorname{sign}(W)
 
     \\Omega_{L2}(W) = \\lambda_2 \\sum W^2, \\quad \\partial\\Omega_{L2}/\\partial W = 2 \\lambda_2 W
 
@@ -16,17 +17,22 @@ The penalty is added once per batch, to the batch's mean loss.
 
 import numpy as np
 
+from . import checks
 from .errors import ConfigError
+from .registry import Configurable, Registry
 
 
-class Regularizer:
-    """An L1/L2 penalty ``l1 * sum|W| + l2 * sum W^2``."""
+class Regularizer(Configurable):
+    """An L1/L2 penalty ``l1 * sum|W| + l2 * sum W^2``, with ``l1, l2 >= 0``.
+
+    The one class of its family, so it has no ``name``: its config is ``{"l1": .., "l2": ..}``.
+    """
+
+    hyperparameters = ("l1", "l2")
 
     def __init__(self, l1=0.0, l2=0.0):
-        for label, value in (("l1", l1), ("l2", l2)):
-            if not (isinstance(value, (int, float)) and value >= 0):
-                raise ConfigError(f"regularizer {label} must be a number >= 0, got {value!r}")
-        self.l1, self.l2 = float(l1), float(l2)
+        self.l1 = checks.number(l1, "regularizer l1", low=0.0)
+        self.l2 = checks.number(l2, "regularizer l2", low=0.0)
 
     def __call__(self, w):
         penalty = 0.0
@@ -45,13 +51,6 @@ class Regularizer:
             grad += w.dtype.type(2.0 * self.l2) * w
         return grad
 
-    def get_config(self):
-        """``{"l1": ..., "l2": ...}``, JSON-safe; ``get(config)`` rebuilds it."""
-        return {"l1": self.l1, "l2": self.l2}
-
-    def __repr__(self):
-        return f"Regularizer(l1={self.l1}, l2={self.l2})"
-
 
 def L1(l1=0.01):
     """``l1 * sum|W|``."""
@@ -68,18 +67,27 @@ def L1L2(l1=0.0, l2=0.0):
     return Regularizer(l1=l1, l2=l2)
 
 
+#: The regularizers by name: ``"l1"``, ``"l2"`` and ``"l1_l2"``, each with the weight 0.01.
+REGISTRY = Registry("regularizer", Regularizer)
+REGISTRY.add("l1", L1)
+REGISTRY.add("l2", L2)
+REGISTRY.add("l1_l2", lambda: L1L2(0.01, 0.01))
+
+
+def names():
+    """The regularizer names, sorted."""
+    return REGISTRY.names()
+
+
 def get(identifier):
-    """A Regularizer from None, a Regularizer, a config dict, ``"l1"``, ``"l2"`` or ``"l1_l2"``."""
-    if identifier is None or isinstance(identifier, Regularizer):
-        return identifier
+    """A Regularizer from None, a Regularizer, a config dict ``{"l1": .., "l2": ..}`` or a name
+    (``"l1"``, ``"l2"``, ``"l1_l2"``, case-insensitive); None stays None."""
+    if identifier is None:
+        return None
     if isinstance(identifier, dict):
-        unexpected = sorted(set(identifier) - {"l1", "l2"}, key=repr)
+        unexpected = sorted(set(identifier) - set(Regularizer.hyperparameters), key=repr)
         if unexpected:
             raise ConfigError(f"a regularizer config takes 'l1' and 'l2', got unexpected "
                               f"{', '.join(map(repr, unexpected))} in {identifier!r}")
         return Regularizer(**identifier)
-    defaults = {"l1": L1, "l2": L2, "l1_l2": lambda: L1L2(0.01, 0.01)}
-    if isinstance(identifier, str) and identifier.lower() in defaults:
-        return defaults[identifier.lower()]()
-    raise ConfigError(f"unknown regularizer {identifier!r}; expected None, 'l1', 'l2', 'l1_l2', "
-                      "a dict {'l1': .., 'l2': ..} or a Regularizer")
+    return REGISTRY.get(identifier)

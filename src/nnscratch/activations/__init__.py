@@ -33,7 +33,8 @@ Numerical conventions (all tested):
 - Every forward and backward is finite for inputs in ``[-1e4, 1e4]`` in float32 and float64
   (most of them for any finite input).
 
-The registry is built from the classes' own ``name`` (and ``aliases``) attributes:
+The registry, :data:`REGISTRY` (a :class:`~nnscratch.registry.Registry`), is built from the
+classes' own ``name`` (and ``aliases``) attributes:
 
 >>> get("relu")                     # by name, case-insensitive
 ReLU()
@@ -54,83 +55,41 @@ module holds the registry.
 import re
 
 from ..errors import ConfigError
-from ..registry import all_subclasses, resolve
+from ..registry import Registry, class_aliases, defined_in, snake
 from .base import Activation, ElementwiseActivation
 from .error_function import erf, erfc
-from .kernels import _all_small, _exp_floor, log_sigmoid, log_softmax, sigmoid, softmax, softplus
+from .kernels import _all_small as _all_small  # re-exported: the fast-path tests use them
+from .kernels import _exp_floor as _exp_floor
+from .kernels import log_sigmoid, log_softmax, sigmoid, softmax, softplus
 from .rectifiers import CELU, ELU, SELU, BinaryStep, Identity, LeakyReLU, ReLU, ReLU6
-from .sigmoidal import (Arctan, HardSigmoid, HardTanh, LogSigmoid, Sigmoid, Softsign, Tanh,
-                        Tanhshrink)
-from .smooth import GELU, BentIdentity, GELUTanh, HardSwish, Mish, SiLU, Softplus, Squareplus
-from .shrink import Gaussian, Hardshrink, Softshrink
 from .rowwise import LogSoftmax, Softmax, Softmin
+from .shrink import Gaussian, Hardshrink, Softshrink
+from .sigmoidal import Arctan, HardSigmoid, HardTanh, LogSigmoid, Sigmoid, Softsign, Tanh, Tanhshrink
+from .smooth import GELU, BentIdentity, GELUTanh, HardSwish, Mish, SiLU, Softplus, Squareplus
 from .user import UserActivation
 
 __all__ = [
-    "Activation", "ElementwiseActivation", "UserActivation", "get", "names", "register",
-    "erf", "erfc", "sigmoid", "softplus", "log_sigmoid", "softmax", "log_softmax",
+    "Activation", "ElementwiseActivation", "UserActivation", "REGISTRY", "get", "names",
+    "register", "erf", "erfc", "sigmoid", "softplus", "log_sigmoid", "softmax", "log_softmax",
+    "Identity", "BinaryStep", "ReLU", "ReLU6", "LeakyReLU", "ELU", "SELU", "CELU",
+    "Sigmoid", "HardSigmoid", "LogSigmoid", "Tanh", "HardTanh", "Tanhshrink", "Softsign", "Arctan",
+    "GELU", "GELUTanh", "SiLU", "HardSwish", "Mish", "Softplus", "Squareplus", "BentIdentity",
+    "Softshrink", "Hardshrink", "Gaussian", "Softmax", "LogSoftmax", "Softmin",
 ]
 
 
 _NAME_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 
-
-def _builtin_classes():
-    """Every class of this package that declares its own ``name``, found from the classes."""
-    return [cls for cls in all_subclasses(Activation)
-            if cls.__module__.startswith(__name__ + ".") and cls.__dict__.get("name")]
-
-
-def _build_registry():
-    registry, aliases = {}, {}
-    for cls in _builtin_classes():
-        for key in (cls.name, *cls.aliases):
-            if key in registry or key in aliases:
-                raise RuntimeError(f"activation name '{key}' is declared twice")
-        registry[cls.name] = cls
-        aliases.update({alias: cls.name for alias in cls.aliases})
-    return registry, aliases
-
-
-# name -> a class (built-ins) or a UserActivation instance (register); alias -> name
-_REGISTRY, _ALIASES = _build_registry()
+#: The activations by name: the classes of this package that set their own ``name`` (a user's
+#: subclass is not entered), their ``aliases``, and the functions added by :func:`register`.
+#: Names are spelled as :func:`~nnscratch.registry.snake` leaves them (``"Leaky-ReLU"``).
+REGISTRY = Registry("activation", Activation, normalize=snake, key=defined_in(__name__))
+REGISTRY.aliases.update(class_aliases(REGISTRY))
 
 
 def names():
     """The registered activation names, sorted (aliases not included)."""
-    return sorted(_REGISTRY)
-
-
-def _normalize(name):
-    return name.strip().lower().replace("-", "_").replace(" ", "_")
-
-
-def _known():
-    alias_text = ", ".join(f"{a} -> {n}" for a, n in sorted(_ALIASES.items()))
-    return f"known names: {', '.join(names())} (aliases: {alias_text})"
-
-
-def _lookup(name, came_in):
-    key = resolve(name, _REGISTRY, _ALIASES, _normalize)
-    if key is None:
-        raise ConfigError(f"unknown activation {came_in!r}; {_known()}")
-    return key, _REGISTRY[key]
-
-
-def _from_config(config):
-    params = dict(config)
-    name = params.pop("name", None)
-    if not isinstance(name, str):
-        raise ConfigError(f"an activation config needs a string 'name', got {config!r}; "
-                          f"{_known()}")
-    key, entry = _lookup(name, name)
-    allowed = entry.hyperparameters
-    unexpected = sorted(set(params) - set(allowed))
-    if unexpected:
-        takes = ", ".join(allowed) if allowed else "no hyperparameters"
-        raise ConfigError(f"activation '{key}' takes {takes}; got unexpected "
-                          f"{', '.join(map(repr, unexpected))} in {config!r}")
-    return entry(**params) if isinstance(entry, type) else entry
+    return REGISTRY.names()
 
 
 def get(identifier):
@@ -142,21 +101,16 @@ def get(identifier):
     - an :class:`Activation`: itself;
     - a dict ``{"name": ..., **hyperparameters}``, as ``get_config()`` returns: a new instance.
 
-    Anything else, or an unknown name, raises :class:`~nnscratch.errors.ConfigError` listing
-    the known names.
+    Anything else (a class or a plain function too), or an unknown name, raises
+    :class:`~nnscratch.errors.ConfigError` listing the known names.
     """
     if identifier is None:
         return Identity()
-    if isinstance(identifier, Activation):
-        return identifier
-    if isinstance(identifier, str):
-        _, entry = _lookup(identifier, identifier)
-        return entry() if isinstance(entry, type) else entry
-    if isinstance(identifier, dict):
-        return _from_config(identifier)
+    if isinstance(identifier, (Activation, str, dict)):
+        return REGISTRY.get(identifier)
     raise ConfigError(
         f"an activation must be given as a name, an Activation, a config dict or None, got "
-        f"{identifier!r} ({type(identifier).__name__}); {_known()}. To use your own "
+        f"{identifier!r} ({type(identifier).__name__}); {REGISTRY.known()}. To use your own "
         "function, register it first: activations.register(name, forward, derivative)")
 
 
@@ -167,22 +121,16 @@ def register(name, forward, derivative, overwrite=False):
     backward pass is ``grad_a * derivative(z, a)``. Check the pair with
     ``nnscratch.gradcheck.check_activation(name, z)``.
 
-    The name (lower-case snake case) must be new, unless ``overwrite=True``. The activation's
-    ``get_config()`` is ``{"name": name}`` only: a saved model that uses it can be loaded only
-    after the same name is registered again.
+    The name (lower-case snake case) must be new, unless ``overwrite=True``. ``get(name)``
+    returns this very object. Its ``get_config()`` is ``{"name": name}`` only: a saved model
+    that uses it can be loaded only after the same name is registered again.
     """
-    if not isinstance(name, str) or not _NAME_PATTERN.match(_normalize(name)):
+    if not isinstance(name, str) or not _NAME_PATTERN.match(snake(name)):
         raise ConfigError(f"an activation name must be a lower-case identifier such as "
                           f"'my_act', got {name!r}")
     if not callable(forward) or not callable(derivative):
         raise ConfigError(f"register('{name}', forward, derivative) needs two functions, got "
                           f"{type(forward).__name__} and {type(derivative).__name__}")
-    key = _normalize(name)
-    if (key in _REGISTRY or key in _ALIASES) and not overwrite:
-        taken = key if key in _REGISTRY else f"{key} (an alias of {_ALIASES[key]})"
-        raise ConfigError(f"activation '{taken}' is already registered; pass overwrite=True "
-                          "to replace it")
-    _ALIASES.pop(key, None)
-    activation = UserActivation(key, forward, derivative)
-    _REGISTRY[key] = activation
+    activation = UserActivation(snake(name), forward, derivative)
+    REGISTRY.add(name, lambda: activation, overwrite=overwrite)
     return activation

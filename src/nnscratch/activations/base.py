@@ -1,10 +1,9 @@
 """The :class:`Activation` contract and :class:`ElementwiseActivation`, with input checking."""
 
-import math
-
 import numpy as np
 
-from ..errors import ConfigError, DataTypeError, ShapeError
+from ..errors import DataTypeError, ShapeError
+from ..registry import Configurable
 
 
 def _as_float_array(z, what):
@@ -17,19 +16,12 @@ def _as_float_array(z, what):
     raise DataTypeError(f"{what} expects a real-valued numeric array, got dtype {z.dtype}")
 
 
-def _number(owner, param, value, minimum=None, positive=False):
-    """A hyperparameter as a Python float, or ConfigError saying what was wrong with it."""
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise ConfigError(f"{owner} {param} must be a number, got {value!r} "
-                          f"({type(value).__name__})")
-    value = float(value)
-    if not math.isfinite(value):
-        raise ConfigError(f"{owner} {param} must be finite, got {value!r}")
-    if positive and value <= 0:
-        raise ConfigError(f"{owner} {param} must be > 0, got {value!r}")
-    if minimum is not None and value < minimum:
-        raise ConfigError(f"{owner} {param} must be >= {minimum:g}, got {value!r}")
-    return value
+# Bounds of the hyperparameters that scale an activation's input or output (see the classes).
+# An input of size 1e4 (the range the package promises finite results for) scaled by 1e3 stays
+# far inside float32's range (3.4e38), and so does one divided by 1e-3; a hyperparameter beyond
+# them has no use and would make a network predict inf or NaN.
+SCALE_LIMIT = 1e3
+DIVISOR_FLOOR = 1e-3
 
 
 def _ready(z):
@@ -40,19 +32,22 @@ def _ready(z):
     return type(z) is np.ndarray and z.dtype.char in "fd" and z.ndim > 0 and z.size > 0
 
 
-class Activation:
+class Activation(Configurable):
     """Base class: an activation function and its vector-Jacobian product.
 
     Subclasses set ``name`` (the registry key, lower-case snake case), optionally ``aliases``
-    and ``hyperparameters`` (the keyword arguments ``get_config`` records), and implement the
-    kernels ``_forward(z)`` and ``_backward(z, a, grad_a)``. The public methods convert the
-    input to a float array, check shapes and run the kernels in ``z``'s dtype.
+    and ``hyperparameters`` (the keyword arguments ``get_config`` records, checked with
+    :mod:`nnscratch.checks`), and implement the kernels ``_forward(z)`` and
+    ``_backward(z, a, grad_a)``. The public methods convert the input to a float array, check
+    shapes and run the kernels in ``z``'s dtype.
+
+    A hyperparameter that scales the input or the output lies in
+    ``[-SCALE_LIMIT, SCALE_LIMIT]`` (1e3), one that divides them is at least ``DIVISOR_FLOOR``
+    (1e-3), so no setting that the constructor accepts makes the output overflow.
     """
 
-    name = None
     aliases = ()
     elementwise = True
-    hyperparameters = ()
 
     def forward(self, z):
         """The activation ``a = f(z)``: same shape and dtype as ``z``."""
@@ -106,14 +101,6 @@ class Activation:
 
     def _backward(self, z, a, grad_a):
         raise NotImplementedError
-
-    def get_config(self):
-        """``{"name": ..., **hyperparameters}``: JSON-safe; ``get(config)`` rebuilds it."""
-        return {"name": self.name, **{p: getattr(self, p) for p in self.hyperparameters}}
-
-    def __repr__(self):
-        params = ", ".join(f"{p}={getattr(self, p)!r}" for p in self.hyperparameters)
-        return f"{type(self).__name__}({params})"
 
     def _identity_key(self):
         return (type(self), tuple(sorted(self.get_config().items())))

@@ -5,7 +5,6 @@ import numpy as np
 from .base import _as_float_array
 from .kernels import _exp, _select, _square
 
-
 # W. J. Cody, "Rational Chebyshev approximations for the error function", Math. Comp. 23 (1969),
 # with the coefficients of his CALERF routine (SPECFUN). Relative error about 1e-16 in float64:
 #   |x| <= 0.46875:        erf(x)  = x * A(x^2) / B(x^2)

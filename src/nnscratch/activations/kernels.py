@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _exp_floor(dtype):
     """The smallest argument for which :func:`_exp` computes ``exp``: half of log(tiny)."""
     return 0.5 * math.log(float(np.finfo(dtype).tiny))

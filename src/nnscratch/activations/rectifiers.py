@@ -4,7 +4,8 @@ leaky ReLU) with their exponential relatives (ELU, SELU, CELU).
 
 import numpy as np
 
-from .base import ElementwiseActivation, _number
+from .. import checks
+from .base import DIVISOR_FLOOR, SCALE_LIMIT, ElementwiseActivation
 from .kernels import _select
 
 
@@ -96,7 +97,8 @@ class LeakyReLU(ElementwiseActivation):
         f(z) = \begin{cases} z & z > 0 \\ \alpha z & z \le 0 \end{cases}, \qquad
         f'(z) = \begin{cases} 1 & z > 0 \\ \alpha & z \le 0 \end{cases}
 
-    Subgradient :math:`\alpha` at :math:`z = 0` (as PyTorch). Default ``alpha = 0.01``.
+    Subgradient :math:`\alpha` at :math:`z = 0` (as PyTorch). Default ``alpha = 0.01``;
+    :math:`|\alpha| \le 10^3`.
     """
 
     name = "leaky_relu"
@@ -104,7 +106,7 @@ class LeakyReLU(ElementwiseActivation):
     hyperparameters = ("alpha",)
 
     def __init__(self, alpha=0.01):
-        self.alpha = _number("LeakyReLU", "alpha", alpha)
+        self.alpha = checks.number(alpha, "LeakyReLU alpha", low=-SCALE_LIMIT, high=SCALE_LIMIT)
 
     def _forward(self, z):
         return z * self._slope(z)
@@ -126,14 +128,14 @@ class ELU(ElementwiseActivation):
 
     Computed as :math:`\max(z, 0) + \alpha\,\mathrm{expm1}(\min(z, 0))`: ``expm1`` only sees
     non-positive numbers, so a large positive ``z`` cannot overflow it. Subgradient
-    :math:`\alpha` at 0. Default ``alpha = 1.0``.
+    :math:`\alpha` at 0. Default ``alpha = 1.0``; :math:`|\alpha| \le 10^3`.
     """
 
     name = "elu"
     hyperparameters = ("alpha",)
 
     def __init__(self, alpha=1.0):
-        self.alpha = _number("ELU", "alpha", alpha)
+        self.alpha = checks.number(alpha, "ELU alpha", low=-SCALE_LIMIT, high=SCALE_LIMIT)
 
     def _forward(self, z):
         return np.maximum(z, 0.0) + self.alpha * np.expm1(np.minimum(z, 0.0))
@@ -175,14 +177,15 @@ class CELU(ElementwiseActivation):
         f(z) = \max(0, z) + \min\bigl(0, \alpha (e^{z/\alpha} - 1)\bigr), \qquad
         f'(z) = \begin{cases} 1 & z > 0 \\ e^{z/\alpha} = f(z)/\alpha + 1 & z \le 0 \end{cases}
 
-    ``alpha`` must be positive; default 1.0. The derivative is continuous at 0.
+    ``alpha`` lies in :math:`[10^{-3}, 10^3]` (it divides ``z``); default 1.0. The derivative
+    is continuous at 0.
     """
 
     name = "celu"
     hyperparameters = ("alpha",)
 
     def __init__(self, alpha=1.0):
-        self.alpha = _number("CELU", "alpha", alpha, positive=True)
+        self.alpha = checks.number(alpha, "CELU alpha", low=DIVISOR_FLOOR, high=SCALE_LIMIT)
 
     def _forward(self, z):
         return np.maximum(z, 0.0) + self.alpha * np.expm1(np.minimum(z, 0.0) / self.alpha)

@@ -2,12 +2,13 @@
 
 import numpy as np
 
-from .base import ElementwiseActivation, _number
+from .. import checks
+from .base import SCALE_LIMIT, ElementwiseActivation
 from .kernels import _exp, _square
 
 
 class Softshrink(ElementwiseActivation):
-    r"""Soft thresholding, with threshold ``lambd`` (default 0.5, must be >= 0).
+    r"""Soft thresholding, with threshold ``lambd`` (default 0.5, in :math:`[0, 10^3]`).
 
     .. math::
 
@@ -23,7 +24,7 @@ class Softshrink(ElementwiseActivation):
     hyperparameters = ("lambd",)
 
     def __init__(self, lambd=0.5):
-        self.lambd = _number("Softshrink", "lambd", lambd, minimum=0.0)
+        self.lambd = checks.number(lambd, "Softshrink lambd", low=0.0, high=SCALE_LIMIT)
 
     def _forward(self, z):
         return (z - np.sign(z) * self.lambd) * self._outside(z)
@@ -37,7 +38,7 @@ class Softshrink(ElementwiseActivation):
 
 
 class Hardshrink(ElementwiseActivation):
-    r"""Hard thresholding, with threshold ``lambd`` (default 0.5, must be >= 0).
+    r"""Hard thresholding, with threshold ``lambd`` (default 0.5, in :math:`[0, 10^3]`).
 
     .. math::
 
@@ -52,7 +53,7 @@ class Hardshrink(ElementwiseActivation):
     hyperparameters = ("lambd",)
 
     def __init__(self, lambd=0.5):
-        self.lambd = _number("Hardshrink", "lambd", lambd, minimum=0.0)
+        self.lambd = checks.number(lambd, "Hardshrink lambd", low=0.0, high=SCALE_LIMIT)
 
     def _forward(self, z):
         return z * self._outside(z)

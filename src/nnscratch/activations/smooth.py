@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
-from ..errors import ConfigError
-from .base import ElementwiseActivation, _number
+from .. import checks
+from .base import DIVISOR_FLOOR, SCALE_LIMIT, ElementwiseActivation
 from .error_function import erfc
 from .kernels import _exp, _select, _square, sigmoid, softplus
 
@@ -46,9 +46,8 @@ class GELU(ElementwiseActivation):
     _SQRT_2_OVER_PI = 0.79788456080286535588
 
     def __init__(self, approximate="none"):
-        if not isinstance(approximate, str) or approximate.lower() not in ("none", "tanh"):
-            raise ConfigError(f"GELU approximate must be 'none' or 'tanh', got {approximate!r}")
-        self.approximate = approximate.lower()
+        self.approximate = checks.choice(approximate, "GELU approximate", ("none", "tanh"),
+                                         normalize=str.lower)
 
     def _forward(self, z):
         if self.approximate == "tanh":
@@ -157,7 +156,7 @@ class Mish(ElementwiseActivation):
 
 
 class Softplus(ElementwiseActivation):
-    r"""Softplus, a smooth ReLU, with sharpness ``beta`` (default 1).
+    r"""Softplus, a smooth ReLU, with sharpness ``beta`` (default 1, in :math:`[10^{-3}, 10^3]`).
 
     .. math::
 
@@ -173,7 +172,7 @@ class Softplus(ElementwiseActivation):
     hyperparameters = ("beta",)
 
     def __init__(self, beta=1.0):
-        self.beta = _number("Softplus", "beta", beta, positive=True)
+        self.beta = checks.number(beta, "Softplus beta", low=DIVISOR_FLOOR, high=SCALE_LIMIT)
 
     def _forward(self, z):
         if self.beta == 1.0:
@@ -194,14 +193,15 @@ class Squareplus(ElementwiseActivation):
 
     For :math:`z < 0` the forward uses the equivalent :math:`b / (2(\sqrt{z^2 + b} - z))`, free
     of the cancellation in :math:`z + \sqrt{z^2 + b}`; :math:`\sqrt{z^2 + b}` is
-    ``hypot(z, sqrt(b))``, which cannot overflow. ``b`` must be positive.
+    ``hypot(z, sqrt(b))``, which cannot overflow. ``b`` lies in :math:`[10^{-6}, 10^6]`, so
+    that :math:`\sqrt b` is within the bounds of the other hyperparameters.
     """
 
     name = "squareplus"
     hyperparameters = ("b",)
 
     def __init__(self, b=4.0):
-        self.b = _number("Squareplus", "b", b, positive=True)
+        self.b = checks.number(b, "Squareplus b", low=DIVISOR_FLOOR ** 2, high=SCALE_LIMIT ** 2)
 
     def _forward(self, z):
         root = np.hypot(z, math.sqrt(self.b))

@@ -41,7 +41,7 @@ Conventions shared by all losses:
   is harmless and is not reported, even under ``np.errstate(all="raise")``: value, gradient and
   the per-sample methods of every subclass run with underflow ignored.
 
-Registry: ``get("mse")``, ``get({"name": "huber", "delta": 2.0})``, ``get(loss_instance)``;
+Registry (:data:`REGISTRY`): ``get("mse")``, ``get({"name": "huber", "delta": 2.0})``, ``get(loss_instance)``;
 ``names()`` lists the known names; ``register(name, value_fn, gradient_fn)`` adds a user loss.
 
 One family per module: :mod:`.kernels` (stable kernels, reductions, ``EPSILON``), :mod:`.base`
@@ -52,79 +52,65 @@ One family per module: :mod:`.kernels` (stable kernels, reductions, ``EPSILON``)
 import functools
 
 from ..errors import ConfigError
-from ..registry import resolve
+from ..registry import Registry, class_aliases, defined_in, snake
 from .base import Loss
-from .regression import (MeanAbsoluteError, MeanAbsolutePercentageError, MeanSquaredError,
-                         MeanSquaredLogarithmicError, Poisson, RootMeanSquaredError,
-                         SumSquaredError)
-from .robust import Huber, LogCosh, Pinball, SmoothL1
-from .crossentropy import (BinaryCrossentropy, CategoricalCrossentropy, KLDivergence,
-                           SparseCategoricalCrossentropy)
+from .crossentropy import (
+    BinaryCrossentropy,
+    CategoricalCrossentropy,
+    KLDivergence,
+    SparseCategoricalCrossentropy,
+)
 from .focal import BinaryFocalCrossentropy, CategoricalFocalCrossentropy
 from .hinge import CategoricalHinge, Hinge, SquaredHinge
-from .overlap import CosineSimilarity, Dice, Tversky
 from .kernels import EPSILON
+from .overlap import CosineSimilarity, Dice, Tversky
+from .regression import (
+    MeanAbsoluteError,
+    MeanAbsolutePercentageError,
+    MeanSquaredError,
+    MeanSquaredLogarithmicError,
+    Poisson,
+    RootMeanSquaredError,
+    SumSquaredError,
+)
+from .robust import Huber, LogCosh, Pinball, SmoothL1
 from .user import _FunctionLoss
 
-
-_BUILTINS = (
-    SumSquaredError, MeanSquaredError, MeanAbsoluteError, RootMeanSquaredError, Huber, SmoothL1,
-    LogCosh, MeanSquaredLogarithmicError, MeanAbsolutePercentageError, Pinball, Poisson,
-    CosineSimilarity, BinaryCrossentropy, BinaryFocalCrossentropy, CategoricalCrossentropy,
-    SparseCategoricalCrossentropy, CategoricalFocalCrossentropy, Hinge, SquaredHinge,
-    CategoricalHinge, KLDivergence, Dice, Tversky,
-)
-
-# name -> factory (a Loss class, or a partial that builds a user loss); built from the classes
-_REGISTRY = {cls.name: cls for cls in _BUILTINS}
-_ALIASES = {alias: cls.name for cls in _BUILTINS for alias in cls.aliases}
+__all__ = [
+    "Loss", "REGISTRY", "EPSILON", "get", "names", "register",
+    "SumSquaredError", "MeanSquaredError", "MeanAbsoluteError", "RootMeanSquaredError",
+    "MeanSquaredLogarithmicError", "MeanAbsolutePercentageError", "Poisson",
+    "Huber", "LogCosh", "SmoothL1", "Pinball",
+    "BinaryCrossentropy", "CategoricalCrossentropy", "SparseCategoricalCrossentropy", "KLDivergence",
+    "BinaryFocalCrossentropy", "CategoricalFocalCrossentropy",
+    "Hinge", "SquaredHinge", "CategoricalHinge", "CosineSimilarity", "Dice", "Tversky",
+]
 
 
-def _normalize(name):
-    """Registry spelling: lower case, ``_`` for spaces and dashes, ``crossentropy`` in one word."""
-    key = name.strip().lower().replace("-", "_").replace(" ", "_")
-    return key.replace("cross_entropy", "crossentropy")
+def _spelling(name):
+    """Registry spelling: :func:`~nnscratch.registry.snake`, and ``crossentropy`` in one word."""
+    return snake(name).replace("cross_entropy", "crossentropy")
+
+
+#: The losses by name: the classes of this package that set their own ``name`` (a user's
+#: subclass is not entered), their ``aliases``, and the losses added by :func:`register`.
+REGISTRY = Registry("loss", Loss, normalize=_spelling, key=defined_in(__name__))
+REGISTRY.aliases.update(class_aliases(REGISTRY))
 
 
 def names():
     """Sorted names of the known losses (built-in and registered; aliases not included)."""
-    return sorted(_REGISTRY)
-
-
-def _lookup(name):
-    key = resolve(name, _REGISTRY, _ALIASES, _normalize)
-    if key is None:
-        raise ConfigError(f"unknown loss {name!r}; known losses: {', '.join(names())}")
-    return _REGISTRY[key]
+    return REGISTRY.names()
 
 
 def get(identifier):
     """A :class:`Loss` from a name (case-insensitive, aliases allowed), a Loss, a Loss class,
-    or a config dict ``{"name": ..., **hyperparameters}`` as written by ``get_config``."""
-    if isinstance(identifier, Loss):
-        return identifier
-    if isinstance(identifier, type) and issubclass(identifier, Loss):
-        return identifier()
-    if isinstance(identifier, str):
-        return _lookup(identifier)()
-    if isinstance(identifier, dict):
-        config = dict(identifier)
-        name = config.pop("name", None)
-        if not isinstance(name, str):
-            raise ConfigError(f"a loss config needs a 'name' string, got {identifier!r}")
-        factory = _lookup(name)
-        try:
-            return factory(**config)
-        except TypeError:
-            raise ConfigError(
-                f"loss {name!r} does not take the hyperparameters {sorted(config)}; "
-                f"got config {identifier!r}"
-            ) from None
-    raise ConfigError(
-        f"expected a loss name, a Loss or a config dict, got {type(identifier).__name__} "
-        f"{identifier!r}; known losses: {', '.join(names())} "
-        "(register a new one with nnscratch.losses.register)"
-    )
+    or a config dict ``{"name": ..., **hyperparameters}`` as written by ``get_config``.
+
+    Anything else, or an unknown name, raises :class:`~nnscratch.errors.ConfigError` listing the
+    known names (register a new loss with :func:`register`).
+    """
+    return REGISTRY.get(identifier)
 
 
 def register(name, value_fn, gradient_fn, overwrite=False):
@@ -136,16 +122,12 @@ def register(name, value_fn, gradient_fn, overwrite=False):
     A name already known (a loss or an alias) raises ConfigError unless ``overwrite=True``.
     Returns the new loss.
     """
-    if not isinstance(name, str) or not _normalize(name):
+    if not isinstance(name, str) or not _spelling(name):
         raise ConfigError(f"a loss name must be a non-empty string, got {name!r}")
     for what, fn in (("value_fn", value_fn), ("gradient_fn", gradient_fn)):
         if not callable(fn):
             raise ConfigError(f"register({name!r}): {what} must be callable, got {fn!r}")
-    key = _normalize(name)
-    if not overwrite and (key in _REGISTRY or key in _ALIASES):
-        raise ConfigError(
-            f"a loss named {key!r} already exists; pass overwrite=True to replace it"
-        )
-    _ALIASES.pop(key, None)
-    _REGISTRY[key] = functools.partial(_FunctionLoss, key, value_fn, gradient_fn)
-    return _REGISTRY[key]()
+    key = _spelling(name)
+    REGISTRY.add(key, functools.partial(_FunctionLoss, key, value_fn, gradient_fn),
+                 overwrite=overwrite)
+    return REGISTRY.get(key)

@@ -1,34 +1,35 @@
 """The :class:`Loss` contract: batch reduction, sample weights, input checking, config."""
 
-import math
-
 import numpy as np
 
-from ..errors import ConfigError, DataError, ShapeError
+from .. import checks
+from ..errors import DataError, ShapeError
+from ..registry import Configurable
 from .kernels import _batch_weights_shape, _ignoring_underflow
 
 
-class Loss:
+class Loss(Configurable):
     """A loss function: subclasses write :meth:`per_sample` and :meth:`per_sample_gradient`.
 
     The base class owns the batch reduction and sample weights (:meth:`value`,
-    :meth:`gradient`), input checking (:meth:`_prepare`), the config and the registry glue.
+    :meth:`gradient`) and input checking (:meth:`_prepare`); ``get_config`` and ``repr`` come
+    from :class:`~nnscratch.registry.Configurable`.
 
     Class attributes:
 
     - ``name``: registry key, lower snake case. ``aliases``: other names ``get`` accepts.
+    - ``hyperparameters``: the constructor arguments kept as attributes of the same name
+      (checked with :mod:`nnscratch.checks`), which the config records.
     - ``reduction``: ``"mean"`` (divide by the number of samples) or ``"sum"``.
     - ``sparse_labels``: ``y_true`` holds integer class indices instead of one-hot rows.
     - ``fused_activation``: ``"softmax"`` or ``"sigmoid"`` when a Network whose last layer has
       that activation should feed the logits to :meth:`with_logits` instead (stable, exact).
     """
 
-    name = None
     aliases = ()
     reduction = "mean"
     sparse_labels = False
     fused_activation = None
-    _config_keys = ()  # names of the hyperparameters stored as attributes, for get_config
 
     def __init_subclass__(cls, **kwargs):
         # Underflow to 0 (exp(-1e4), a tiny error squared) is exact enough and not worth a
@@ -70,17 +71,6 @@ class Loss:
     def with_logits(self):
         """The ``from_logits`` form of this loss (same hyperparameters), or None if it has none."""
         return None
-
-    def get_config(self):
-        """``{"name": ..., **hyperparameters}``, JSON-safe; ``get(config)`` rebuilds the loss."""
-        config = {"name": self.name}
-        for key in self._config_keys:
-            config[key] = getattr(self, key)
-        return config
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._config_keys)
-        return f"{type(self).__name__}({args})"
 
     # -- bookkeeping shared by all losses -------------------------------------------------------
 
@@ -195,26 +185,6 @@ class Loss:
         return y.astype(np.intp, copy=False)
 
 
-def _check_bool(name, key, value):
-    if not isinstance(value, (bool, np.bool_)):
-        raise ConfigError(f"{name} expects {key} to be True or False, got {value!r}")
-    return bool(value)
-
-
-def _check_float(name, key, value, low, high=None, low_open=False):
-    """A hyperparameter as a Python float in ``[low, high]`` (``(low, high]`` if ``low_open``)."""
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"{name} expects {key} to be a number, got {value!r}") from None
-    too_low = number <= low if low_open else number < low
-    too_high = high is not None and number > high
-    if not math.isfinite(number) or too_low or too_high:
-        wanted = f"in [{low:g}, {high:g}]" if high is not None else f"{'>' if low_open else '>='} {low:g}"
-        raise ConfigError(f"{name} expects {key} {wanted}, got {value!r}")
-    return number
-
-
 class LogitsOrProbabilities(Loss):
     """A loss on probabilities that can take logits instead (``from_logits=True``).
 
@@ -226,12 +196,12 @@ class LogitsOrProbabilities(Loss):
     logit_activation = None
 
     def __init__(self, from_logits=False):
-        self.from_logits = _check_bool(self.name, "from_logits", from_logits)
+        self.from_logits = checks.boolean(from_logits, f"{self.name} from_logits")
         self.fused_activation = None if self.from_logits else self.logit_activation
 
     def with_logits(self):
         """This loss on logits: itself if it takes them already, else a copy that does."""
         if self.from_logits:
             return self
-        config = {key: getattr(self, key) for key in self._config_keys}
+        config = {key: getattr(self, key) for key in self.hyperparameters}
         return type(self)(**{**config, "from_logits": True})

@@ -3,8 +3,16 @@
 import numpy as np
 
 from .base import LogitsOrProbabilities, Loss
-from .kernels import (EPSILON, _as_rows, _clip_probability, _log_softmax, _mean_per_sample,
-                      _per_sample_count, _sigmoid, _softplus_neg_abs)
+from .kernels import (
+    EPSILON,
+    _as_rows,
+    _clip_probability,
+    _log_softmax,
+    _mean_per_sample,
+    _per_sample_count,
+    _sigmoid,
+    _softplus_neg_abs,
+)
 
 
 class BinaryCrossentropy(LogitsOrProbabilities):
@@ -28,7 +36,7 @@ class BinaryCrossentropy(LogitsOrProbabilities):
 
     name = "binary_crossentropy"
     aliases = ("bce", "binary_ce", "log_loss", "logloss")
-    _config_keys = ("from_logits",)
+    hyperparameters = ("from_logits",)
     logit_activation = "sigmoid"
 
     def per_sample(self, y_pred, y_true):
@@ -73,7 +81,7 @@ class CategoricalCrossentropy(LogitsOrProbabilities):
 
     name = "categorical_crossentropy"
     aliases = ("crossentropy", "cce", "categorical_ce")
-    _config_keys = ("from_logits",)
+    hyperparameters = ("from_logits",)
     logit_activation = "softmax"
 
     def per_sample(self, y_pred, y_true):
@@ -113,7 +121,7 @@ class SparseCategoricalCrossentropy(LogitsOrProbabilities):
     name = "sparse_categorical_crossentropy"
     aliases = ("sparse_crossentropy", "sparse_cce", "scce")
     sparse_labels = True
-    _config_keys = ("from_logits",)
+    hyperparameters = ("from_logits",)
     logit_activation = "softmax"
 
     def per_sample(self, y_pred, y_true):

@@ -2,12 +2,33 @@
 
 import numpy as np
 
-from .base import LogitsOrProbabilities, _check_float
-from .kernels import (_as_rows, _clip_probability, _log_softmax, _mean_per_sample,
-                      _per_sample_count, _sigmoid, _softplus_neg_abs)
+from .. import checks
+from .base import LogitsOrProbabilities
+from .kernels import (
+    _as_rows,
+    _clip_probability,
+    _log_softmax,
+    _mean_per_sample,
+    _per_sample_count,
+    _sigmoid,
+    _softplus_neg_abs,
+)
 
 
-class BinaryFocalCrossentropy(LogitsOrProbabilities):
+class _Focal(LogitsOrProbabilities):
+    """The hyperparameters both focal losses share: the focusing exponent ``gamma >= 0`` and
+    the class-balancing weight ``alpha`` in [0, 1] (None: no weighting)."""
+
+    hyperparameters = ("gamma", "alpha", "from_logits")
+
+    def __init__(self, gamma=2.0, alpha=None, from_logits=False):
+        self.gamma = checks.number(gamma, f"{self.name} gamma", low=0.0)
+        self.alpha = None if alpha is None else checks.number(alpha, f"{self.name} alpha",
+                                                              low=0.0, high=1.0)
+        super().__init__(from_logits)
+
+
+class BinaryFocalCrossentropy(_Focal):
     """Binary focal cross-entropy (Lin et al. 2017, as in Keras), averaged over the outputs.
 
     With :math:`q = 1 - p_t = y (1 - p) + (1 - y) p` (how wrong the prediction is), the
@@ -30,13 +51,7 @@ class BinaryFocalCrossentropy(LogitsOrProbabilities):
 
     name = "binary_focal_crossentropy"
     aliases = ("focal", "binary_focal", "focal_loss")
-    _config_keys = ("gamma", "alpha", "from_logits")
     logit_activation = "sigmoid"
-
-    def __init__(self, gamma=2.0, alpha=None, from_logits=False):
-        self.gamma = _check_float(self.name, "gamma", gamma, 0.0)
-        self.alpha = None if alpha is None else _check_float(self.name, "alpha", alpha, 0.0, 1.0)
-        super().__init__(from_logits)
 
     def _terms(self, p, y):
         """Cross-entropy ``b``, wrongness ``q`` and the pieces of their derivatives."""
@@ -76,7 +91,7 @@ class BinaryFocalCrossentropy(LogitsOrProbabilities):
         return grad / _per_sample_count(p)
 
 
-class CategoricalFocalCrossentropy(LogitsOrProbabilities):
+class CategoricalFocalCrossentropy(_Focal):
     """Categorical focal cross-entropy over the last axis (Keras), ``y`` one-hot.
 
     With :math:`s` the predicted probabilities (clipped as in categorical cross-entropy, zero
@@ -99,13 +114,7 @@ class CategoricalFocalCrossentropy(LogitsOrProbabilities):
 
     name = "categorical_focal_crossentropy"
     aliases = ("categorical_focal", "focal_categorical_crossentropy")
-    _config_keys = ("gamma", "alpha", "from_logits")
     logit_activation = "softmax"
-
-    def __init__(self, gamma=2.0, alpha=None, from_logits=False):
-        self.gamma = _check_float(self.name, "gamma", gamma, 0.0)
-        self.alpha = None if alpha is None else _check_float(self.name, "alpha", alpha, 0.0, 1.0)
-        super().__init__(from_logits)
 
     def _probabilities(self, p):
         """``(s, log s, inside)``: softmax of logits, or clipped probabilities and their mask."""

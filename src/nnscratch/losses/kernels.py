@@ -5,7 +5,6 @@ import math
 
 import numpy as np
 
-
 EPSILON = 1e-7
 """Clipping epsilon for probabilities (and the floor of ``|y|`` in mape), as in Keras."""
 

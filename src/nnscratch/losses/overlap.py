@@ -2,8 +2,9 @@
 
 import numpy as np
 
-from .base import Loss, _check_float
-from .kernels import EPSILON, _NORM_EPSILON, _as_rows, _mean_per_sample, _per_sample_count
+from .. import checks
+from .base import Loss
+from .kernels import _NORM_EPSILON, EPSILON, _as_rows, _mean_per_sample, _per_sample_count
 
 
 class CosineSimilarity(Loss):
@@ -104,11 +105,11 @@ class Tversky(Loss):
 
     name = "tversky"
     aliases = ("tversky_loss",)
-    _config_keys = ("alpha", "beta")
+    hyperparameters = ("alpha", "beta")
 
     def __init__(self, alpha=0.5, beta=0.5):
-        self.alpha = _check_float(self.name, "alpha", alpha, 0.0)
-        self.beta = _check_float(self.name, "beta", beta, 0.0)
+        self.alpha = checks.number(alpha, f"{self.name} alpha", low=0.0)
+        self.beta = checks.number(beta, f"{self.name} beta", low=0.0)
 
     def _terms(self, p, y):
         n = p.shape[0]

@@ -7,8 +7,14 @@ import math
 import numpy as np
 
 from .base import Loss
-from .kernels import (EPSILON, _batch_weights_shape, _mean_per_sample, _mean_squared_error,
-                      _per_sample_count, _sum_per_sample)
+from .kernels import (
+    EPSILON,
+    _batch_weights_shape,
+    _mean_per_sample,
+    _mean_squared_error,
+    _per_sample_count,
+    _sum_per_sample,
+)
 
 
 class SumSquaredError(Loss):

@@ -2,7 +2,8 @@
 
 import numpy as np
 
-from .base import Loss, _check_float
+from .. import checks
+from .base import Loss
 from .kernels import _LOG_2, _mean_per_sample, _per_sample_count
 
 
@@ -19,10 +20,10 @@ class Huber(Loss):
 
     name = "huber"
     aliases = ("huber_loss",)
-    _config_keys = ("delta",)
+    hyperparameters = ("delta",)
 
     def __init__(self, delta=1.0):
-        self.delta = _check_float(self.name, "delta", delta, 0.0, low_open=True)
+        self.delta = checks.number(delta, f"{self.name} delta", low=0.0, low_open=True)
 
     def per_sample(self, y_pred, y_true):
         p, y = self._prepare(y_pred, y_true)
@@ -73,10 +74,10 @@ class SmoothL1(Loss):
 
     name = "smooth_l1"
     aliases = ("smooth_l1_loss",)
-    _config_keys = ("beta",)
+    hyperparameters = ("beta",)
 
     def __init__(self, beta=1.0):
-        self.beta = _check_float(self.name, "beta", beta, 0.0, low_open=True)
+        self.beta = checks.number(beta, f"{self.name} beta", low=0.0, low_open=True)
 
     def per_sample(self, y_pred, y_true):
         p, y = self._prepare(y_pred, y_true)
@@ -105,10 +106,10 @@ class Pinball(Loss):
 
     name = "pinball"
     aliases = ("quantile", "pinball_loss", "quantile_loss")
-    _config_keys = ("tau",)
+    hyperparameters = ("tau",)
 
     def __init__(self, tau=0.5):
-        self.tau = _check_float(self.name, "tau", tau, 0.0, 1.0)
+        self.tau = checks.number(tau, f"{self.name} tau", low=0.0, high=1.0)
 
     def per_sample(self, y_pred, y_true):
         p, y = self._prepare(y_pred, y_true)
