@@ -33,8 +33,8 @@ from pathlib import Path
 import numpy as np
 
 from nnscratch import cli
+from nnscratch.cli.preprocessing import split_indices
 from nnscratch.plots import pyplot
-from nnscratch.preprocessing import split_indices
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "output"
 DATASETS = {"wine": "cultivar", "breast_cancer": "diagnosis"}

@@ -9,7 +9,8 @@ import pytest
 
 import nnscratch as ns
 from nnscratch import cli
-from nnscratch.commands import common
+from nnscratch.cli import preprocessing, tables
+from nnscratch.cli.commands import common
 
 FEATURES = ["width (cm)", "height", "z"]
 COLORS = ["red", "green", "blue"]
@@ -120,11 +121,11 @@ def test_the_model_file_keeps_the_training_statistics(trained):
     network = ns.load(model)
     record = network.metadata[common.RECORD_KEY]
     assert record["features"] == FEATURES and record["classes"] == ["blue", "green", "red"]
-    table = ns.tabular.read_csv(data)
-    x = ns.tabular.feature_matrix(table, FEATURES)
+    table = tables.read_csv(data)
+    x = tables.feature_matrix(table, FEATURES)
     rows = 90
-    train_rows, _ = ns.preprocessing.split_indices(rows, 0.2, 0, ns.preprocessing.encode_labels(
-        ns.preprocessing.target_labels(table, "color"), record["classes"]))
+    train_rows, _ = preprocessing.split_indices(rows, 0.2, 0, preprocessing.encode_labels(
+        preprocessing.target_labels(table, "color"), record["classes"]))
     np.testing.assert_allclose(record["feature_mean"], x[train_rows].mean(axis=0), rtol=1e-12)
     np.testing.assert_allclose(record["feature_std"], x[train_rows].std(axis=0), rtol=1e-12)
     assert network.dtype == np.float32
@@ -319,7 +320,7 @@ def test_bad_options_and_files_are_one_line_errors(trained, tmp_path, capsys):
     data, model, _ = trained
     cases = [
         (["train", str(data), "--target", "color", "--optimizer", "nope"],
-         "unknown optimizer 'nope'; expected one of: "),
+         "unknown optimizer 'nope'; known optimizer names: "),
         (["train", str(data), "--target", "color", "--hidden", "8,x"],
          "--hidden expects comma-separated positive integers like 64,32, got '8,x'"),
         (["train", str(data), "--target", "color", "--activation", "nope", "--out",
@@ -356,7 +357,7 @@ def test_an_inconsistent_training_record_is_a_model_file_error(trained, tmp_path
     network = ns.load(model)
     record = dict(network.metadata[common.RECORD_KEY])
     record["classes"] = ["a", "b"]
-    ns.io.save(network, tmp_path / "broken.nns", metadata={common.RECORD_KEY: record})
+    ns.saving.save(network, tmp_path / "broken.nns", metadata={common.RECORD_KEY: record})
     assert cli.main(["info", str(tmp_path / "broken.nns")]) == 2
     assert_one_line_error(capsys, "info", "its training record is inconsistent: 2 classes for a "
                                           "network with outputs shaped (3,)")

@@ -1,6 +1,7 @@
 import numpy as np
 
-from nnscratch import cli, demo
+from nnscratch import cli
+from nnscratch.cli import demo
 
 
 def test_demo_command_prints_predictions_and_writes_the_plot(tmp_path, capsys):

@@ -1,10 +1,10 @@
-"""nnscratch.tabular (reading CSV/NPZ tables), nnscratch.preprocessing (task, labels, scaling)."""
+"""nnscratch.cli.tables (reading CSV/NPZ tables), nnscratch.cli.preprocessing (task, labels, scaling)."""
 
 import numpy as np
 import pytest
 
-from nnscratch import preprocessing as prep
-from nnscratch import tabular
+from nnscratch.cli import preprocessing as prep
+from nnscratch.cli import tables as tabular
 from nnscratch.errors import ConfigError, DataError
 
 

@@ -19,11 +19,19 @@ Steps, in order (nothing is written unless all of them succeed):
 
 import datetime
 
-from .. import optimizers
-from ..errors import ConfigError, DataError
-from ..preprocessing import (encode_labels, fit_classes, fit_standardization, infer_task,
-                             split_indices, standardize, target_labels)
-from ..tabular import feature_matrix, numeric_column, quote_list, read_table
+from ... import checks, optimizers
+from ...errors import ConfigError
+from ..options import add_verbose, formatter, parse_widths, plain
+from ..preprocessing import (
+    encode_labels,
+    fit_classes,
+    fit_standardization,
+    labels_of,
+    split_indices,
+    standardize,
+    task_of,
+)
+from ..tables import numbers, quote_list, read_table, split_target
 from . import common
 
 DEFAULT_LOSS = {"classify": "sparse_categorical_crossentropy", "regress": "mse"}
@@ -44,7 +52,7 @@ def add_parser(commands):
     """Register ``nnscratch train``."""
     parser = commands.add_parser(
         "train", help="train a network on a CSV/NPZ table and save it",
-        description=common.plain(__doc__), epilog=EPILOG, formatter_class=common.formatter())
+        description=plain(__doc__), epilog=EPILOG, formatter_class=formatter())
     parser.add_argument("data", metavar="DATA", help="the training table (.csv or .npz)")
     parser.add_argument("--target", metavar="COLUMN",
                         help="the column to predict (required for CSV; default y for an NPZ "
@@ -80,21 +88,9 @@ def add_parser(commands):
                         help="where to save the model (default: %(default)s)")
     parser.add_argument("--plot", metavar="FIGURE.png",
                         help="also draw the training and validation loss curves to this PNG")
-    common.add_verbose(parser)
+    add_verbose(parser)
     parser.set_defaults(run=run)
     return parser
-
-
-def parse_hidden(text):
-    """``"64,32"`` -> ``(64, 32)``; ``""`` -> ``()``."""
-    try:
-        widths = tuple(int(part) for part in text.split(",") if part.strip())
-    except ValueError:
-        raise ConfigError(f"--hidden expects comma-separated positive integers like 64,32, got "
-                          f"{text!r}") from None
-    if any(w <= 0 for w in widths):
-        raise ConfigError(f"--hidden expects positive widths, got {text!r}")
-    return widths
 
 
 def _target_name(table, given):
@@ -107,48 +103,65 @@ def _target_name(table, given):
                       f"(its columns are: {quote_list(table.names)})")
 
 
-def prepare(args):
-    """Read and check the data and options; returns everything ``train`` needs (writes nothing)."""
-    hidden = parse_hidden(args.hidden)
-    if args.batch_size < 0:
-        raise ConfigError(f"--batch-size must be >= 0, got {args.batch_size}")
+def check_options(args):
+    """Check the options before any data is read; returns ``(hidden widths, optimizer)``."""
+    hidden = parse_widths(args.hidden, "64,32")
+    checks.positive_int(args.epochs, "--epochs")
+    checks.integer(args.batch_size, "--batch-size", low=0)
+    checks.seed(args.seed, "--seed")
     optimizer_args = {} if args.lr is None else {"learning_rate": args.lr}
     optimizer = optimizers.get(args.optimizer, **optimizer_args)
     common.check_writable(args.out, "model")
     if args.plot:
-        from ..plots import pyplot
+        from ...plots import pyplot
         pyplot()                                         # matplotlib missing: fail before training
         common.check_writable(args.plot, "loss curves")
+    return hidden, optimizer
 
-    table = read_table(args.data)
-    target = _target_name(table, args.target)
-    features = [name for name in table.names if name != target]
-    if not features:
-        raise DataError(f"{table.source} has no feature column besides the target {target!r}")
-    x_raw = feature_matrix(table, features)
-    if args.task is None:
-        task, reason = infer_task(table, target)
+
+def read_data(path, target, task=None):
+    """Read the table once and take it apart: a dict of arrays and what was decided about them.
+
+    Keys: ``source``, ``rows``, ``target`` (its name), ``features`` (names), ``x_raw`` (N, F)
+    float64, ``y`` (class indices, or the target's values to regress), ``task``, ``how`` (why
+    that task), ``classes`` (labels by index, or None).
+    """
+    table = read_table(path)
+    target = _target_name(table, target)
+    x_raw, cells, features = split_target(table, target)
+    where = table.locate(target)                         # names a target cell in messages
+    if task is None:
+        task, reason = task_of(cells, target, where)
         how = f"inferred: {reason}"
     else:
-        task, how = args.task, "from --task"
-
+        how = "from --task"
     classes = None
     if task == "classify":
-        labels = target_labels(table, target)
+        labels = labels_of(cells, where)
         classes = fit_classes(labels)
-        y = encode_labels(labels, classes, table, target)
+        y = encode_labels(labels, classes)
     else:
-        y = numeric_column(table, target)
-    train_rows, val_rows = split_indices(len(table), args.validation_split, args.seed,
-                                         y if task == "classify" else None)
-    return dict(table=table, target=target, features=features, x_raw=x_raw, y=y, task=task,
-                how=how, classes=classes, train_rows=train_rows, val_rows=val_rows,
-                hidden=hidden, optimizer=optimizer)
+        y = numbers(cells, where)
+    return dict(source=table.source, rows=len(table), target=target, features=features,
+                x_raw=x_raw, y=y, task=task, how=how, classes=classes)
+
+
+def prepare(args):
+    """Check the options, read the data and split its rows; returns everything ``run`` needs.
+
+    Writes nothing.
+    """
+    hidden, optimizer = check_options(args)
+    data = read_data(args.data, args.target, args.task)
+    train_rows, val_rows = split_indices(data["rows"], args.validation_split, args.seed,
+                                         data["y"] if data["task"] == "classify" else None)
+    return dict(data, train_rows=train_rows, val_rows=val_rows, hidden=hidden,
+                optimizer=optimizer)
 
 
 def build_network(task, n_features, n_outputs, hidden, activation, loss, optimizer, seed):
     """Dense layers ``hidden`` with ``activation``, then the task's output layer."""
-    from .. import Dense, Network
+    from ... import Dense, Network
     layers = [Dense(units, activation=activation) for units in hidden]
     layers.append(Dense(n_outputs, activation="softmax" if task == "classify" else None))
     return Network(layers, loss=loss, optimizer=optimizer,
@@ -159,9 +172,9 @@ def build_network(task, n_features, n_outputs, hidden, activation, loss, optimiz
 def run(args):
     """Train from parsed arguments; prints the scores, saves the model; returns 0."""
     p = prepare(args)
-    table, task, classes = p["table"], p["task"], p["classes"]
+    task, classes = p["task"], p["classes"]
     train_rows, val_rows = p["train_rows"], p["val_rows"]
-    print(f"data: {table.source}, {len(table)} rows, {len(p['features'])} features, "
+    print(f"data: {p['source']}, {p['rows']} rows, {len(p['features'])} features, "
           f"target {p['target']!r}")
     print(f"task: {task} ({p['how']})")
     if classes is not None:
@@ -213,7 +226,7 @@ def run(args):
         print("(loss on the standardised target; mae and rmse in the target's units)")
 
     record["training"] = {
-        "data": table.source, "rows": len(table), "training_rows": len(train_rows),
+        "data": p["source"], "rows": p["rows"], "training_rows": len(train_rows),
         "validation_rows": len(val_rows), "task_source": p["how"], "hidden": list(p["hidden"]),
         "activation": args.activation, "loss": net.loss.name, "optimizer": net.optimizer.name,
         "learning_rate": net.optimizer.current_learning_rate(), "epochs": net.epochs_trained,
@@ -222,12 +235,11 @@ def run(args):
         "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
     record["metrics"] = final
-    from .. import io
-    io.save(net, args.out, metadata={common.RECORD_KEY: record})
+    net.save(args.out, metadata={common.RECORD_KEY: record})
     print(f"model written to {args.out}")
     if args.plot:
-        from ..plots import plot_history
-        plot_history(history, args.plot, title=f"{table.source}: {task} {p['target']!r}")
+        from ...plots import plot_history
+        plot_history(history, args.plot, title=f"{p['source']}: {task} {p['target']!r}")
         print(f"loss curves written to {args.plot}")
     return 0
 

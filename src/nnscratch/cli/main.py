@@ -1,9 +1,10 @@
-"""The ``nnscratch`` command: ``nnscratch demo`` and friends (``nnscratch --help``)."""
+"""The ``nnscratch`` command's argument parser and its entry point :func:`main`."""
 
 import argparse
 import sys
 
-from .errors import NNScratchError
+from ..errors import NNScratchError
+from . import commands, demo
 
 
 def build_parser():
@@ -12,15 +13,19 @@ def build_parser():
         prog="nnscratch",
         description="Neural networks from scratch on NumPy.",
         epilog="Run 'nnscratch COMMAND --help' for the options of a command.")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    from . import commands as table_commands, demo
-    demo.add_parser(commands)
-    table_commands.add_parsers(commands)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    demo.add_parser(subparsers)
+    commands.add_parsers(subparsers)
     return parser
 
 
 def main(argv=None):
-    """Entry point of the console script; returns the exit status."""
+    """Entry point of the console script; returns the exit status.
+
+    A bad option is argparse's one-line error (exit status 2); an error of the library
+    (bad data, a bad model file, a bad hyperparameter) is one line ``nnscratch COMMAND: error:
+    ...`` on standard error, exit status 2.
+    """
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -31,7 +36,3 @@ def main(argv=None):
     except NNScratchError as exc:
         print(f"nnscratch {args.command}: error: {exc}", file=sys.stderr)
         return 2
-
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())

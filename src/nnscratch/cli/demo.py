@@ -6,9 +6,14 @@ cost is the sum of squared errors, and plain gradient descent with learning rate
 the whole set at once for 2500 iterations, in float64.
 """
 
+import itertools
+
 import numpy as np
 
-from .callbacks import Callback
+from .. import checks
+from ..callbacks import Callback
+from ..errors import MissingDependencyError
+from .options import formatter, parse_widths
 
 X = np.array([[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]], dtype=np.float64)
 Y = np.array([0, 1, 1, 0], dtype=np.float64)
@@ -17,7 +22,7 @@ Y = np.array([0, 1, 1, 0], dtype=np.float64)
 def build_network(hidden=(4,), activation="sigmoid", loss="sse", learning_rate=1.0, seed=0,
                   output_activation="sigmoid"):
     """The article's network (3 inputs, hidden sigmoid layers, 1 sigmoid output)."""
-    from . import Dense, Network, optimizers
+    from .. import Dense, Network, optimizers
     layers = [Dense(units, activation=activation) for units in hidden]
     layers.append(Dense(1, activation=output_activation))
     return Network(layers, loss=loss, optimizer=optimizers.SGD(learning_rate=learning_rate),
@@ -49,7 +54,7 @@ def add_parser(commands):
         "demo", help="train the article's 3-4-1 network on its four samples",
         description=__doc__,
         epilog="example: nnscratch demo --activation tanh --hidden 8 --lr 0.5 --plot xor.png",
-        formatter_class=__import__("argparse").RawDescriptionHelpFormatter)
+        formatter_class=formatter())
     parser.add_argument("--hidden", default="4",
                         help="hidden layer widths, comma separated (default: 4)")
     parser.add_argument("--activation", default="sigmoid",
@@ -66,27 +71,22 @@ def add_parser(commands):
 
 def main(args):
     """Run the demo from parsed command-line arguments."""
-    from .errors import ConfigError, MissingDependencyError
-    try:
-        hidden = tuple(int(h) for h in args.hidden.split(",") if h.strip())
-    except ValueError:
-        raise ConfigError(f"--hidden expects comma-separated integers like 8,4, got {args.hidden!r}")
-    if args.iterations <= 0:
-        raise ConfigError(f"--iterations must be a positive integer, got {args.iterations}")
+    hidden = parse_widths(args.hidden, "8,4")
+    checks.positive_int(args.iterations, "--iterations")
     print(f"The article's network: 3-{'-'.join(map(str, hidden))}-1, {args.activation} hidden, "
           f"sigmoid output, loss {args.loss}, learning rate {args.lr:g}, full batch, "
           f"{args.iterations} iterations, seed {args.seed}")
-    net, history, predictions = run(hidden, args.activation, args.loss, args.lr, args.iterations,
+    _, history, predictions = run(hidden, args.activation, args.loss, args.lr, args.iterations,
                                     args.seed)
     losses = history.history["loss"]
-    rises = sum(1 for a, b in zip(losses, losses[1:]) if b > a)
+    rises = sum(1 for a, b in itertools.pairwise(losses) if b > a)
     print(f"final loss {losses[-1]:.6f}; the loss rose in {rises} of {len(losses) - 1} iterations")
     print("input        target  prediction")
     for x, y, p in zip(X, Y, predictions):
         print(f"{x.astype(int)}  {y:6.0f}  {p:10.4f}")
     if args.plot:
         try:
-            from .plots import plot_history
+            from ..plots import plot_history
             plot_history(history, args.plot, title="The article's network: loss per iteration",
                          log_scale=True, xlabel="iteration")
             print(f"loss curve written to {args.plot}")

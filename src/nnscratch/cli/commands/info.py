@@ -8,6 +8,7 @@ options, epochs, optimizer, final metrics and date.
 
 import os
 
+from ..options import formatter, plain
 from . import common
 
 EPILOG = """\
@@ -19,7 +20,7 @@ def add_parser(commands):
     """Register ``nnscratch info``."""
     parser = commands.add_parser(
         "info", help="show a model file's architecture and how it was trained",
-        description=common.plain(__doc__), epilog=EPILOG, formatter_class=common.formatter())
+        description=plain(__doc__), epilog=EPILOG, formatter_class=formatter())
     parser.add_argument("model", metavar="MODEL", help="a model file (.nns)")
     parser.set_defaults(run=run)
     return parser

@@ -6,7 +6,7 @@ fill it:
 - :func:`read_csv`: a comma-separated text file (UTF-8, an optional byte-order mark), parsed
   with Python's :mod:`csv` module. The first non-blank line is the header naming the columns;
   every following line is one sample with exactly one cell per column. Blank lines are
-  skipped. Cells stay text until a column is read as numbers (:func:`numeric_column`), so a
+  skipped. Cells stay text until a column is read as numbers (:func:`numbers`), so a
   column of class names (``"setosa"``) is as welcome as a column of measurements.
 - :func:`read_npz`: a ``.npz`` archive (``numpy.savez``), in one of two layouts:
 
@@ -23,16 +23,20 @@ is: for a CSV file the **line of the file** (the header is line 1, blank lines c
 index (``x[6, 2]``, counting from 0 as NumPy does).
 
 :func:`read_table` chooses the reader by the file's extension (``.npz``, else CSV).
+:func:`split_target` takes a table apart once for training: the feature matrix, the target
+column's cells and the feature names; from there on the command works on arrays, with
+:meth:`Table.locate` to name a cell in a message.
 """
 
 import csv
+import functools
 import os
 import zipfile
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import DataError
+from ..errors import DataError
 
 MAX_SHOWN = 8          # names listed in a message before "... (N in all)"
 
@@ -79,12 +83,21 @@ class Table:
         return len(self.columns[self.names[0]]) if self.names else 0
 
     def where(self, row, name):
-        """Where cell (``row``, ``name``) is, e.g. ``data.csv, line 7, column 'age'``."""
+        """Where cell (``row``, ``name``) is, e.g. ``data.csv, line 7, column 'age'``.
+
+        ``row`` None names the whole column: ``data.csv, column 'age'``.
+        """
+        if row is None:
+            return f"{self.source}, column {name!r}"
         if self.lines is not None:
             return f"{self.source}, line {int(self.lines[row])}, column {name!r}"
         array, col = self.origins.get(name, (name, None))
         index = f"{row}" if col is None else f"{row}, {col}"
         return f"{self.source}, {array}[{index}] (column {name!r})"
+
+    def locate(self, name):
+        """``where(row)`` for column ``name``: names its cells in messages once it is an array."""
+        return functools.partial(self.where, name=name)
 
     def require(self, name, role="column"):
         """The column ``name``, or a DataError listing the columns there are."""
@@ -124,38 +137,10 @@ def read_csv(path):
     path = os.fspath(path)
     source = os.path.basename(path) or path
     try:
-        handle = open(path, newline="", encoding="utf-8-sig")
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            header, header_line, rows, lines = _csv_rows(handle, source)
     except OSError as exc:
         raise _open_error(path, exc) from None
-    rows, lines, header, header_line = [], [], None, None
-    with handle:
-        reader = csv.reader(handle, strict=True)
-        last_line = 0
-        try:
-            for record in reader:
-                start, last_line = last_line + 1, reader.line_num
-                if not record:                                   # a blank line
-                    continue
-                if header is None:
-                    header, header_line = [cell.strip() for cell in record], start
-                    _check_names(header, f"{source}, line {start} (the header)")
-                    _check_not_numbers(header, source, start)
-                    continue
-                if len(record) != len(header):
-                    raise DataError(
-                        f"{source}, line {start}: {len(record)} cell(s), but the header "
-                        f"(line {header_line}) names {len(header)} columns")
-                rows.append(record)
-                lines.append(start)
-        except csv.Error as exc:
-            hint = "; is a quote never closed?" if "end of data" in str(exc) else ""
-            raise DataError(f"{source}, line {last_line + 1}: not valid CSV ({exc}{hint})") \
-                from None
-        except UnicodeDecodeError as exc:
-            raise DataError(f"{source} is not UTF-8 text ({exc.reason} at byte {exc.start} of a "
-                            f"block near line {last_line + 1})") from None
-        except OSError as exc:
-            raise _open_error(path, exc) from None
     if header is None:
         raise DataError(f"{source} is empty: expected a header line naming the columns, then one "
                         "line per sample")
@@ -164,6 +149,36 @@ def read_csv(path):
     cells = np.array(rows, dtype=str)                 # (N, C); every row has len(header) cells
     columns = {name: np.char.strip(cells[:, j]) for j, name in enumerate(header)}
     return Table(source, header, columns, lines=np.array(lines, dtype=np.int64))
+
+
+def _csv_rows(handle, source):
+    """``(header, its line, rows, the line each row starts on)`` of an open CSV file."""
+    rows, lines, header, header_line = [], [], None, None
+    reader = csv.reader(handle, strict=True)
+    last_line = 0
+    try:
+        for record in reader:
+            start, last_line = last_line + 1, reader.line_num
+            if not record:                                   # a blank line
+                continue
+            if header is None:
+                header, header_line = [cell.strip() for cell in record], start
+                _check_names(header, f"{source}, line {start} (the header)")
+                _check_not_numbers(header, source, start)
+                continue
+            if len(record) != len(header):
+                raise DataError(
+                    f"{source}, line {start}: {len(record)} cell(s), but the header "
+                    f"(line {header_line}) names {len(header)} columns")
+            rows.append(record)
+            lines.append(start)
+    except csv.Error as exc:
+        hint = "; is a quote never closed?" if "end of data" in str(exc) else ""
+        raise DataError(f"{source}, line {last_line + 1}: not valid CSV ({exc}{hint})") from None
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{source} is not UTF-8 text ({exc.reason} at byte {exc.start} of a "
+                        f"block near line {last_line + 1})") from None
+    return header, header_line, rows, lines
 
 
 def _check_names(names, where):
@@ -283,26 +298,35 @@ def _cell_problem(cell):
     return None
 
 
-def numeric_column(table, name):
-    """Column ``name`` as float64 numbers, or a DataError naming the first bad cell.
+def by_row(row):
+    """Where a cell is when no table is at hand: ``row 6`` (``column`` for the whole column)."""
+    return "column" if row is None else f"row {row}"
+
+
+def numbers(cells, where=by_row):
+    """Cells (text or numbers, 1-D) as float64, or a DataError naming the first bad cell.
 
     Text cells are parsed as Python parses floats (``1``, ``-2.5``, ``1e-3``); an empty cell,
-    text that is not a number, NaN and infinity are errors.
+    text that is not a number, NaN and infinity are errors. ``where(row)`` names a cell in
+    the message (see :meth:`Table.locate`).
     """
-    column = table.require(name)
     try:
         with np.errstate(invalid="ignore", over="ignore"):
-            values = column.astype(np.float64)
+            values = cells.astype(np.float64)
         ok = np.isfinite(values)
         if ok.all():
             return values
         first = int(np.argmin(ok))
     except ValueError:                           # a cell that is not a number: find the first
-        first = next((i for i, cell in enumerate(column) if _cell_problem(cell) is not None), None)
+        first = next((i for i, cell in enumerate(cells) if _cell_problem(cell) is not None), None)
         if first is None:                        # NumPy and float() disagree on some spelling
-            raise DataError(f"{table.source}, column {name!r}: not every cell is a number") \
-                from None
-    raise DataError(f"{table.where(first, name)}: {_cell_problem(column[first])}")
+            raise DataError(f"{where(None)}: not every cell is a number") from None
+    raise DataError(f"{where(first)}: {_cell_problem(cells[first])}")
+
+
+def numeric_column(table, name):
+    """Column ``name`` of ``table`` as float64 numbers (see :func:`numbers`)."""
+    return numbers(table.require(name), table.locate(name))
 
 
 def feature_matrix(table, names, dtype=np.float64):
@@ -332,11 +356,24 @@ def select_features(table, features, ignore=()):
     return list(features)
 
 
-def nonempty_text(table, name):
-    """Column ``name`` as stripped strings, or a DataError naming the first empty cell."""
-    column = table.require(name)
-    text = np.char.strip(column.astype(str))
+def nonempty(cells, where=by_row):
+    """Cells as stripped strings, or a DataError naming the first empty cell."""
+    text = np.char.strip(cells.astype(str))
     empty = text == ""
     if empty.any():
-        raise DataError(f"{table.where(int(np.argmax(empty)), name)}: empty cell")
+        raise DataError(f"{where(int(np.argmax(empty)))}: empty cell")
     return text
+
+
+def split_target(table, target):
+    """``(x, cells, features)``: the table taken apart once for training on column ``target``.
+
+    ``x`` is the (N, F) float64 matrix of every other column, in file order (the first bad
+    cell is a DataError naming it), ``cells`` the target column as it is in the file (text,
+    or numbers from an archive), ``features`` the names of the columns of ``x``.
+    """
+    cells = table.require(target, "target column")
+    features = [name for name in table.names if name != target]
+    if not features:
+        raise DataError(f"{table.source} has no feature column besides the target {target!r}")
+    return feature_matrix(table, features), cells, features

@@ -2,7 +2,7 @@
 columns for a trained model, scoring, and writing files only when everything succeeded.
 
 ``nnscratch train`` stores its preprocessing in the model file's user metadata (see
-:func:`nnscratch.io.save`) under the key :data:`RECORD_KEY`::
+``Network.save``) under the key :data:`RECORD_KEY`::
 
     {"version": 1, "task": "classify" | "regress", "target": "<column>",
      "features": ["<column>", ...],                      # in the network's input order
@@ -15,14 +15,14 @@ columns for a trained model, scoring, and writing files only when everything suc
 ``predict`` and ``evaluate`` read it back to apply the same standardisation and label mapping.
 """
 
-import argparse
 import os
 
 import numpy as np
 
-from ..errors import ConfigError, ModelFileError
+from ...checks import is_number
+from ...errors import ConfigError, ModelFileError
 from ..preprocessing import decode_labels, encode_labels, standardize, target_labels, unstandardize
-from ..tabular import feature_matrix, numeric_column, select_features
+from ..tables import feature_matrix, numeric_column, select_features
 
 RECORD_KEY = "nnscratch_train"
 RECORD_VERSION = 1
@@ -37,31 +37,14 @@ data files:
         or one 1-D array per column, named by its key."""
 
 
-def formatter():
-    """The help formatter of every command: keeps the epilog's line breaks."""
-    return argparse.RawDescriptionHelpFormatter
-
-
-def plain(docstring):
-    """A module docstring as help text: without the reStructuredText double backquotes."""
-    return docstring.replace("``", "")
-
-
-def add_verbose(parser):
-    """The ``--verbose`` option of commands that train."""
-    parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,
-                        help="0 silent training; 1 a progress bar on a terminal, quiet otherwise; "
-                             "2 a line per epoch (default: 1)")
-
-
 # ---------------------------------------------------------------------------------------------
 # The model file and its training record
 # ---------------------------------------------------------------------------------------------
 
 def load_model(path, require_record=True):
     """``(network, record)`` from a model file; ``record`` is None for a file without one."""
-    from .. import io
-    network = io.load(path)
+    from ... import load
+    network = load(path)
     record = (getattr(network, "metadata", None) or {}).get(RECORD_KEY)
     if record is None:
         if require_record:
@@ -79,8 +62,7 @@ def _fail(path, message):
 
 def _is_number_list(values, length):
     return (isinstance(values, list) and len(values) == length
-            and all(isinstance(v, (int, float)) and not isinstance(v, bool) and np.isfinite(v)
-                    for v in values))
+            and all(is_number(v) and np.isfinite(v) for v in values))
 
 
 def check_record(record, network, path):
@@ -147,7 +129,7 @@ def model_targets(table, record, target):
 
 def network_targets(network, y, num_classes=None):
     """Class indices one-hot encoded when the network's loss wants one-hot targets."""
-    from ..data import one_hot
+    from ...data import one_hot
     if num_classes is None or getattr(network.loss, "sparse_labels", False):
         return y
     return one_hot(y, num_classes, dtype=network.dtype)
@@ -173,7 +155,7 @@ def scores(network, record, x, y_true, y_network, output=None):
     what the network learns), MAE and RMSE in the target's own units, and R2. ``output`` is
     ``network.predict(x)`` when the caller has it already.
     """
-    from .. import metrics
+    from ... import metrics
     num_classes = len(record["classes"]) if record["task"] == "classify" else None
     result = {"loss": network.evaluate(x, network_targets(network, y_network, num_classes))["loss"]}
     if output is None:
@@ -211,7 +193,7 @@ def check_writable(path, what):
 
 def write_text(path, text, what):
     """Write ``text`` (UTF-8) to ``path`` atomically: the complete file or nothing."""
-    from ..io_atomic import write_atomic
+    from ...saving.atomic import write_atomic
     write_atomic(path, [text.encode("utf-8")], what=what)
 
 

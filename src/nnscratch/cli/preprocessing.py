@@ -1,9 +1,12 @@
 """Turning a table's columns into what a network trains on: task, class indices, scaled numbers.
 
-Pure functions on the columns of a :class:`~nnscratch.tabular.Table`:
+Pure functions on a table's columns, taken out as arrays (``cells``) with ``where(row)`` to
+name a cell in messages (:meth:`~nnscratch.cli.tables.Table.locate`):
 
-- :func:`infer_task`: classification or regression, from the target column, with the reason;
-- :func:`target_labels`, :func:`fit_classes`, :func:`encode_labels`: class labels of any kind
+- :func:`task_of`: classification or regression, from the target's cells, with the reason
+  (:func:`infer_task` for a column of a :class:`~nnscratch.cli.tables.Table`);
+- :func:`labels_of` (:func:`target_labels`), :func:`fit_classes`, :func:`encode_labels`:
+  class labels of any kind
   (``"setosa"``, ``7``, ``"yes"``) to indices ``0 .. C-1`` and back, the mapping kept as a list
   of strings so it can be stored in a model file;
 - :func:`fit_standardization`, :func:`standardize`: the z-score of every feature with the
@@ -13,8 +16,9 @@ Pure functions on the columns of a :class:`~nnscratch.tabular.Table`:
 
 import numpy as np
 
-from .errors import ConfigError, DataError
-from .tabular import nonempty_text, numeric_column, quote_list, short
+from ..checks import is_number
+from ..errors import ConfigError, DataError
+from .tables import by_row, nonempty, numbers, quote_list, short
 
 #: A target of whole numbers is read as class labels when it has at most this many values...
 MAX_INFERRED_CLASSES = 20
@@ -35,21 +39,25 @@ def _parse_floats(text):
 
 
 def infer_task(table, target):
-    """``("classify" | "regress", reason)`` for predicting column ``target``.
+    """``("classify" | "regress", reason)`` for predicting column ``target`` of ``table``."""
+    return task_of(table.require(target, "target column"), target, table.locate(target))
+
+
+def task_of(cells, target, where=by_row):
+    """``("classify" | "regress", reason)`` for predicting the target ``cells`` (named ``target``).
 
     Text that is not all numbers means classes. Numbers mean classes only when they are whole
     and few: at most :data:`MAX_INFERRED_CLASSES` distinct values, and at most one per
     :data:`MIN_ROWS_PER_INFERRED_CLASS` rows (so ``0/1`` or grades ``3..8`` are classes, and a
     price or a count with hundreds of values is a quantity). ``reason`` says which rule applied.
+    An empty cell or a non-finite number is a DataError naming it via ``where(row)``.
     """
-    column = table.require(target, "target column")
-    if column.dtype.kind == "U":
-        text = nonempty_text(table, target)
-        values = _parse_floats(text)
-        if values is None:
+    if cells.dtype.kind == "U":
+        text = nonempty(cells, where)
+        if _parse_floats(text) is None:
             example = next(cell for cell in text if _parse_floats(np.array([cell])) is None)
             return "classify", f"the target {target!r} holds text (e.g. {short(str(example))})"
-    values = numeric_column(table, target)
+    values = numbers(cells, where)
     distinct = np.unique(values)
     if not np.all(distinct == np.round(distinct)):
         example = distinct[np.argmax(distinct != np.round(distinct))]
@@ -71,17 +79,22 @@ def infer_task(table, target):
 # ---------------------------------------------------------------------------------------------
 
 def target_labels(table, target):
-    """Column ``target`` as class labels: stripped strings, as written in the file.
+    """Column ``target`` of ``table`` as class labels (see :func:`labels_of`)."""
+    return labels_of(table.require(target, "target column"), table.locate(target))
+
+
+def labels_of(cells, where=by_row):
+    """Target cells as class labels: stripped strings, as written in the file.
 
     Text cells are kept as text (``"07"`` stays ``"07"``); numbers from an archive become
-    ``str(value)`` (``3``, ``1.5``). Empty cells and non-finite numbers are errors.
+    ``str(value)`` (``3``, ``1.5``). Empty cells and non-finite numbers are DataErrors naming
+    the cell via ``where(row)``.
     """
-    column = table.require(target, "target column")
-    if column.dtype.kind == "U":
-        return nonempty_text(table, target)
-    values = numeric_column(table, target)               # rejects NaN and inf, naming the row
-    if column.dtype.kind in "biu":
-        return column.astype(np.int64).astype(str)
+    if cells.dtype.kind == "U":
+        return nonempty(cells, where)
+    values = numbers(cells, where)                       # rejects NaN and inf, naming the row
+    if cells.dtype.kind in "biu":
+        return cells.astype(np.int64).astype(str)
     return np.array([repr(float(v)) for v in values], dtype=str)
 
 
@@ -104,8 +117,10 @@ def fit_classes(labels):
 def encode_labels(labels, classes, table=None, target=None):
     """Class indices (int64) of ``labels`` in ``classes``.
 
-    A label that is not one of ``classes`` is a DataError naming its row (via ``table``).
+    A label that is not one of ``classes`` is a DataError naming its row (its line and column
+    of ``table``, when given).
     """
+    where = table.locate(target) if table is not None else by_row
     labels = np.asarray(labels, dtype=str)
     lookup = {label: index for index, label in enumerate(classes)}
     distinct, inverse = np.unique(labels, return_inverse=True)
@@ -113,8 +128,7 @@ def encode_labels(labels, classes, table=None, target=None):
     for k, label in enumerate(distinct):
         if label not in lookup:
             row = int(np.argmax(labels == label))
-            where = table.where(row, target) if table is not None else f"row {row}"
-            raise DataError(f"{where}: label {short(str(label))} is not one of the "
+            raise DataError(f"{where(row)}: label {short(str(label))} is not one of the "
                             f"{len(classes)} classes the model knows ({quote_list(classes)})")
         codes[k] = lookup[label]
     return codes[inverse.reshape(-1)]
@@ -175,20 +189,19 @@ def split_indices(n, fraction, seed=None, classes=None):
     ``round(fraction * its count)`` rows, so a file sorted by class still validates on every
     class. Both index arrays are sorted. ``fraction`` 0 gives every row to training.
     """
-    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) \
-            or not 0 <= fraction < 1:
+    if not (is_number(fraction) and 0 <= fraction < 1):
         raise ConfigError(f"the validation split must be a fraction in [0, 1), got {fraction!r}")
     rng = np.random.default_rng(seed)
     if fraction == 0:
         return np.arange(n), np.arange(0)
     if classes is None:
-        held = rng.permutation(n)[:int(round(n * fraction))]
+        held = rng.permutation(n)[:round(n * fraction)]
     else:
         classes = np.asarray(classes)
         held = []
         for label in np.unique(classes):
             rows = np.flatnonzero(classes == label)
-            held.extend(rng.permutation(rows)[:int(round(len(rows) * fraction))])
+            held.extend(rng.permutation(rows)[:round(len(rows) * fraction)])
         held = np.array(held, dtype=np.int64)
     if len(held) == 0 or len(held) == n:
         raise DataError(f"a validation split of {fraction:g} of {n} rows leaves no "

@@ -9,8 +9,9 @@ and RMSE in the target's units, and R2.
 
 import numpy as np
 
-from .. import metrics
-from ..tabular import read_table
+from ... import metrics
+from ..options import formatter, plain
+from ..tables import read_table
 from . import common
 
 EPILOG = f"""\
@@ -25,7 +26,7 @@ def add_parser(commands):
     """Register ``nnscratch evaluate``."""
     parser = commands.add_parser(
         "evaluate", help="loss and metrics of a trained model on a labelled CSV/NPZ table",
-        description=common.plain(__doc__), epilog=EPILOG, formatter_class=common.formatter())
+        description=plain(__doc__), epilog=EPILOG, formatter_class=formatter())
     parser.add_argument("model", metavar="MODEL", help="a model file written by 'nnscratch train'")
     parser.add_argument("data", metavar="DATA", help="the labelled table (.csv or .npz)")
     parser.add_argument("--target", metavar="COLUMN",

@@ -2,9 +2,9 @@
 
 Each module has ``add_parser(commands)``, which registers its sub-command (with its help and an
 example in the epilog) and sets ``run(args)`` as the function to call. Shared pieces (the
-training record stored in the model file, scoring, safe writing) are in :mod:`.common`; the
-tables themselves are read by :mod:`nnscratch.tabular` and prepared by
-:mod:`nnscratch.preprocessing`.
+training record stored in the model file, scoring, safe writing) are in :mod:`.common`, the
+help layout in :mod:`nnscratch.cli.options`; the tables themselves are read by
+:mod:`nnscratch.cli.tables` and prepared by :mod:`nnscratch.cli.preprocessing`.
 """
 
 from . import evaluate, info, predict, train

@@ -17,7 +17,8 @@ import csv
 import io
 import sys
 
-from ..tabular import read_table
+from ..options import formatter, plain
+from ..tables import read_table
 from . import common
 
 EPILOG = f"""\
@@ -32,7 +33,7 @@ def add_parser(commands):
     """Register ``nnscratch predict``."""
     parser = commands.add_parser(
         "predict", help="predict every row of a CSV/NPZ table with a trained model",
-        description=common.plain(__doc__), epilog=EPILOG, formatter_class=common.formatter())
+        description=plain(__doc__), epilog=EPILOG, formatter_class=formatter())
     parser.add_argument("model", metavar="MODEL", help="a model file written by 'nnscratch train'")
     parser.add_argument("data", metavar="DATA", help="the table to predict (.csv or .npz)")
     parser.add_argument("--out", metavar="PREDICTIONS.csv",

@@ -1,0 +1,16 @@
+"""The ``nnscratch`` command: ``nnscratch demo``, ``train``, ``predict``, ``evaluate``, ``info``.
+
+Where things are:
+
+- :mod:`.main`: the argument parser and the entry point :func:`main` (the console script
+  ``nnscratch`` and ``python -m nnscratch``);
+- :mod:`.commands`: the commands that work on tables, and what they share;
+- :mod:`.demo`: the article's 3-4-1 network on XOR;
+- :mod:`.options`: the help layout and the options several commands parse alike;
+- :mod:`.tables`: reading CSV files and ``.npz`` archives into named columns;
+- :mod:`.preprocessing`: task inference, class labels, standardisation, the validation split.
+"""
+
+from .main import build_parser, main
+
+__all__ = ["build_parser", "main"]
