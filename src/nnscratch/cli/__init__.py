@@ -11,6 +11,6 @@ Where things are:
 - :mod:`.preprocessing`: task inference, class labels, standardisation, the validation split.
 """
 
-from .main import build_parser, main
+from .entry import build_parser, main
 
 __all__ = ["build_parser", "main"]
