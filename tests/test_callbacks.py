@@ -130,10 +130,10 @@ def test_monitoring_a_missing_quantity_names_what_there_is(rng):
 
 @pytest.mark.parametrize("make, message", [
     (lambda: EarlyStopping(patience=-1), "patience must be an integer >= 0, got -1"),
-    (lambda: EarlyStopping(mode="up"), "mode must be 'auto', 'min' or 'max', got 'up'"),
+    (lambda: EarlyStopping(mode="up"), "mode must be one of 'auto', 'min', 'max', got 'up'"),
     (lambda: EarlyStopping(min_delta=-0.1), "min_delta must be a number >= 0"),
     (lambda: EarlyStopping(monitor=3), "monitor must be the name of a logged quantity"),
-    (lambda: EarlyStopping(baseline="low"), "baseline must be a number or None"),
+    (lambda: EarlyStopping(baseline="low"), "baseline must be a finite number, got 'low'"),
     (lambda: ModelCheckpoint(filepath=3.5), "filepath must be a path or None, got float"),
     (lambda: ReduceLROnPlateau(factor=1.0), r"factor must be a number in \(0, 1\), got 1.0"),
     (lambda: ReduceLROnPlateau(min_lr=-1), "min_lr must be a number >= 0"),
@@ -282,7 +282,7 @@ def test_learning_rate_callbacks_refuse_a_scheduled_optimizer_and_bad_rates(rng)
     net = ns.Network([ns.Dense(1)], optimizer=ns.optimizers.SGD(learning_rate=lambda step: 0.01))
     with pytest.raises(ConfigError, match="learning_rate is already a schedule of the step"):
         net.fit(x, y, epochs=1, callbacks=[LearningRateScheduler(lambda e, lr: lr)], verbose=0)
-    with pytest.raises(ConfigError, match=r"must return a number > 0, got -1 for epoch 0"):
+    with pytest.raises(ConfigError, match=r"schedule returned for epoch 0 must be a number > 0, got -1"):
         small_net().fit(x, y, epochs=1, callbacks=[LearningRateScheduler(lambda e, lr: -1)], verbose=0)
 
 

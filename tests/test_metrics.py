@@ -179,8 +179,9 @@ def test_network_reports_the_new_metrics(rng):
     (lambda: metrics.confusion_matrix(np.ones((3, 2)), np.array([0, 1, 5])), DataError, r"labels in \[0, 2\)"),
     (lambda: metrics.confusion_matrix(np.ones((3, 2)), np.ones(3), num_classes=0), ConfigError, "num_classes"),
     (lambda: metrics.binary_accuracy(np.ones(3), np.ones(3), threshold="x"), ConfigError, "threshold"),
-    (lambda: metrics.get("auc"), ConfigError, "unknown metric 'auc'; expected one of: accuracy"),
-    (lambda: metrics.get({"name": "f1", "k": 3}), ConfigError, "does not take the settings"),
+    (lambda: metrics.get("auc"), ConfigError, "unknown metric 'auc'; known metric names: accuracy"),
+    (lambda: metrics.get({"name": "f1", "k": 3}), ConfigError,
+     "metric 'f1' takes average, threshold; got unexpected 'k'"),
 ])
 def test_bad_input_gets_a_clear_error(call, error, message):
     with pytest.raises(error, match=message):

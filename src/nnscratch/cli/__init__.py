@@ -2,7 +2,7 @@
 
 Where things are:
 
-- :mod:`.main`: the argument parser and the entry point :func:`main` (the console script
+- :mod:`.entry`: the argument parser and the entry point :func:`main` (the console script
   ``nnscratch`` and ``python -m nnscratch``);
 - :mod:`.commands`: the commands that work on tables, and what they share;
 - :mod:`.demo`: the article's 3-4-1 network on XOR;

@@ -1,0 +1,49 @@
+"""The :class:`Metric` base class and the metric registry (``get``, ``names``,
+``greater_is_better``)."""
+
+from ..registry import Configurable, Registry
+
+
+class Metric(Configurable):
+    """A named metric with its settings: ``metric(y_pred, y_true) -> float``.
+
+    Subclasses set ``name`` (the registry key and the key in ``fit``'s logs), ``function``
+    (the pure function), ``hyperparameters`` (keyword arguments passed on to it, kept as
+    attributes of the same name) and ``greater_is_better`` (False for errors).
+    """
+
+    greater_is_better = True
+
+    def __call__(self, y_pred, y_true):
+        function = type(self).function
+        return function(y_pred, y_true, **{p: getattr(self, p) for p in self.hyperparameters})
+
+
+ALIASES = {"acc": "accuracy", "categorical_accuracy": "accuracy",
+           "sparse_categorical_accuracy": "accuracy",
+           "top_k_categorical_accuracy": "top_k_accuracy",
+           "sparse_top_k_categorical_accuracy": "top_k_accuracy",
+           "f1_score": "f1", "r2_score": "r2", "r_squared": "r2",
+           "mean_absolute_error": "mae", "mean_squared_error": "mse",
+           "root_mean_squared_error": "rmse"}
+
+REGISTRY = Registry("metric", Metric, aliases=ALIASES)
+
+
+def names():
+    """The registered metric names, sorted."""
+    return REGISTRY.names()
+
+
+def get(identifier):
+    """A metric from a name, a config dict (``{"name": "f1", "average": "micro"}``) or a Metric."""
+    return REGISTRY.get(identifier)
+
+
+def greater_is_better(name):
+    """Whether larger values of the metric (or loss) logged as ``name`` are better.
+
+    ``"val_"`` is stripped; losses and unknown names count as lower-is-better.
+    """
+    key = REGISTRY.resolve(name[4:] if name.startswith("val_") else name)
+    return bool(key is not None and getattr(REGISTRY.table()[key], "greater_is_better", False))
