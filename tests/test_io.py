@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 import nnscratch as ns
-from nnscratch import io, io_atomic, io_format
+from nnscratch import saving
 from nnscratch.errors import ConfigError, ModelFileError
 from nnscratch.layers.base import LAYER_CLASSES
+from nnscratch.saving import atomic, container, training_state
 
 L = ns.layers
 
@@ -110,7 +111,7 @@ def assert_same_network(original, loaded):
                 assert_same_bits(value, other, f"{name}/{key}")
             else:
                 assert type(value) is type(other) and value == other
-    g1, g2 = io._generators(original), io._generators(loaded)
+    g1, g2 = training_state.generators(original), training_state.generators(loaded)
     assert g1.keys() == g2.keys()
     for key in g1:
         assert g1[key].bit_generator.state == g2[key].bit_generator.state, key
@@ -176,7 +177,7 @@ def test_optimizer_with_a_schedule_and_options_round_trips(tmp_path):
 def test_include_optimizer_false_keeps_weights_and_hyperparameters_only(tmp_path):
     net, x, _ = make_example("Dropout")
     net.save(tmp_path / "m.nns", include_optimizer=False)
-    tensors, header = io_format.read(tmp_path / "m.nns")
+    tensors, header = container.read(tmp_path / "m.nns")
     assert "training_state" not in header
     assert not any(name.startswith("optimizer/") for name in tensors)
     loaded = ns.load(tmp_path / "m.nns")
@@ -232,20 +233,20 @@ def test_user_registered_activation_and_loss_are_saved_by_name(tmp_path, monkeyp
         net = ns.Network([ns.Dense(2, activation="cube_io_test")], loss="quartic_io_test",
                          seed=0, input_shape=(3,))
         net.save(tmp_path / "m.nns")
-        arch = json.loads(io_format.read(tmp_path / "m.nns")[1]["architecture"])
+        arch = json.loads(container.read(tmp_path / "m.nns")[1]["architecture"])
         assert arch["layers"][0]["config"]["activation"] == {"name": "cube_io_test"}
         assert ns.load(tmp_path / "m.nns").layers[0].activation.name == "cube_io_test"
         with monkeypatch.context() as patch:
-            patch.delitem(activations._REGISTRY, "cube_io_test")
+            patch.delitem(activations.REGISTRY.added, "cube_io_test")
             with pytest.raises(ModelFileError, match="cube_io_test.*not registered"):
                 ns.load(tmp_path / "m.nns")
         with monkeypatch.context() as patch:
-            patch.delitem(losses._REGISTRY, "quartic_io_test")
+            patch.delitem(losses.REGISTRY.added, "quartic_io_test")
             with pytest.raises(ModelFileError, match="quartic_io_test.*not registered"):
                 ns.load(tmp_path / "m.nns")
     finally:
-        activations._REGISTRY.pop("cube_io_test", None)
-        losses._REGISTRY.pop("quartic_io_test", None)
+        activations.REGISTRY.added.pop("cube_io_test", None)
+        losses.REGISTRY.added.pop("quartic_io_test", None)
 
 
 def test_unregistered_layer_class_cannot_be_saved(tmp_path):
@@ -270,7 +271,7 @@ def test_safetensors_package_reads_our_files(tmp_path):
     path = tmp_path / "m.nns"
     net.save(path)
     theirs = load_file(str(path))
-    ours, header = io_format.read(path)
+    ours, header = container.read(path)
     expected = {**net.get_weights(),
                 **{f"optimizer/{p}/{k}": v for p, s in net.optimizer.state.items()
                    for k, v in s.items()}}
@@ -290,7 +291,7 @@ def test_we_read_files_written_by_the_safetensors_package(tmp_path):
     arrays = {"b": rng.standard_normal((2, 3)).astype(np.float32), "a": np.arange(5, dtype=np.int64),
               "e": np.zeros((0, 4), np.float64), "h": rng.standard_normal(3).astype(np.float16)}
     save_file(arrays, str(tmp_path / "t.safetensors"), metadata={"k": "v"})
-    tensors, meta = io_format.read(tmp_path / "t.safetensors")
+    tensors, meta = container.read(tmp_path / "t.safetensors")
     assert meta == {"k": "v"} and set(tensors) == set(arrays)
     for name, value in arrays.items():
         assert_same_bits(np.asarray(tensors[name], dtype=value.dtype), value, name)
@@ -322,13 +323,13 @@ def saved(tmp_path):
     net, _, _ = make_example("Dense", "float32", optimizer=ns.optimizers.SGD(0.1, momentum=0.9))
     path = tmp_path / "m.nns"
     net.save(path)
-    tensors, header = io_format.read(path)
+    tensors, header = container.read(path)
     return path, {k: np.array(v) for k, v in tensors.items()}, dict(header)
 
 
 def rewrite(path, tensors, header):
     """Write a (possibly inconsistent) model file with the given tensors and metadata."""
-    io_atomic.write_atomic(path, io_format.encode(list(tensors.items()), header))
+    atomic.write_atomic(path, container.encode(list(tensors.items()), header))
 
 
 def edit_architecture(header, change):
@@ -361,7 +362,7 @@ def test_missing_file_and_folder(tmp_path):
 ])
 def test_corrupt_containers(raw, needle):
     with pytest.raises(ModelFileError, match=needle):
-        io.load_bytes(raw, "x.nns")
+        saving.load_bytes(raw, ns.Network, "x.nns")
 
 
 def _entry(dtype="F32", shape=(2,), offsets=(0, 8)):
@@ -392,21 +393,21 @@ def test_bad_header_entries(entries, data_len, needle):
     text = json.dumps(entries).encode()
     raw = len(text).to_bytes(8, "little") + text + b"\0" * data_len
     with pytest.raises(ModelFileError, match=needle):
-        io.load_bytes(raw, "x.nns")
+        saving.load_bytes(raw, ns.Network, "x.nns")
 
 
 def test_header_length_cap(monkeypatch):
-    monkeypatch.setattr(io_format, "MAX_HEADER_BYTES", 16)
+    monkeypatch.setattr(container, "MAX_HEADER_BYTES", 16)
     text = b'{"__metadata__":{}}    '
     with pytest.raises(ModelFileError, match="exceeds the 16-byte limit"):
-        io.load_bytes(len(text).to_bytes(8, "little") + text)
+        saving.load_bytes(len(text).to_bytes(8, "little") + text, ns.Network)
 
 
 def test_huge_declared_header_length_allocates_nothing():
     tracemalloc.start()
     try:
         with pytest.raises(ModelFileError, match="truncated"):
-            io.load_bytes((2 ** 64 - 1).to_bytes(8, "little") + b"{}")
+            saving.load_bytes((2 ** 64 - 1).to_bytes(8, "little") + b"{}", ns.Network)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
@@ -565,9 +566,9 @@ def test_failed_write_keeps_the_old_file_and_removes_the_temp(tmp_path):
         raise KeyboardInterrupt   # interrupted in the middle of the write
 
     with pytest.raises(KeyboardInterrupt):
-        io_atomic.write_atomic(target, chunks())
+        atomic.write_atomic(target, chunks())
     assert target.read_bytes() == b"old" and os.listdir(tmp_path) == ["m.bin"]
-    io_atomic.write_atomic(target, [b"new, ", b"complete"])
+    atomic.write_atomic(target, [b"new, ", b"complete"])
     assert target.read_bytes() == b"new, complete" and os.listdir(tmp_path) == ["m.bin"]
 
 
@@ -577,7 +578,7 @@ def test_next_save_removes_leftovers_of_dead_writers_only(tmp_path):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True, check=True)
     dead_pid = int(dead.stdout)
-    prefix = io_atomic.temp_prefix("m.nns")
+    prefix = atomic.temp_prefix("m.nns")
     stale = tmp_path / f"{prefix}.{dead_pid}.{'a' * 16}.tmp"
     live = tmp_path / f"{prefix}.{os.getpid()}.{'b' * 16}.tmp"
     other = tmp_path / f".other.nns.{dead_pid}.{'c' * 16}.tmp"
@@ -590,10 +591,10 @@ def test_next_save_removes_leftovers_of_dead_writers_only(tmp_path):
 
 def test_long_file_names_get_short_temp_names(tmp_path):
     name = "m" * 240 + ".nns"
-    io_atomic.write_atomic(tmp_path / name, [b"x"])
+    atomic.write_atomic(tmp_path / name, [b"x"])
     assert (tmp_path / name).read_bytes() == b"x"
-    assert len(io_atomic.temp_prefix(name)) < 110
-    assert io_atomic.temp_prefix(name) != io_atomic.temp_prefix("m" * 239 + "n.nns")
+    assert len(atomic.temp_prefix(name)) < 110
+    assert atomic.temp_prefix(name) != atomic.temp_prefix("m" * 239 + "n.nns")
 
 
 def test_save_argument_checks(tmp_path):
@@ -601,7 +602,7 @@ def test_save_argument_checks(tmp_path):
     with pytest.raises(ConfigError, match="include_optimizer"):
         net.save(tmp_path / "m.nns", include_optimizer="yes")
     with pytest.raises(ConfigError, match="expects a Network"):
-        io.save([ns.Dense(2)], tmp_path / "m.nns")
+        saving.save([ns.Dense(2)], tmp_path / "m.nns")
     with pytest.raises(ModelFileError, match="bytes of a model file"):
-        io.load_bytes("not bytes")
+        saving.load_bytes("not bytes", ns.Network)
     assert os.listdir(tmp_path) == []

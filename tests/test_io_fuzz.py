@@ -17,9 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import nnscratch as ns
-from nnscratch import io, io_format
+from nnscratch import saving
 from nnscratch.errors import ModelFileError
 from nnscratch.layers.base import LAYER_CLASSES
+from nnscratch.saving import container
 
 
 
@@ -44,7 +45,7 @@ def _base_file():
 
 
 BASE = _base_file()
-BASE_TENSORS, BASE_HEADER = io_format.parse(BASE)
+BASE_TENSORS, BASE_HEADER = container.parse(BASE)
 BASE_TENSORS = [(k, np.array(v)) for k, v in BASE_TENSORS.items()]
 HEADER_END = 8 + int.from_bytes(BASE[:8], "little")
 
@@ -58,7 +59,7 @@ def load_or_refuse(data):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         try:
-            net = io.load_bytes(data, "fuzz.nns")
+            net = saving.load_bytes(data, ns.Network, "fuzz.nns")
         except ModelFileError as exc:
             assert "fuzz.nns" in str(exc)
             return None
@@ -68,7 +69,7 @@ def load_or_refuse(data):
 
 
 def assemble(tensors, header):
-    return b"".join(bytes(c) for c in io_format.encode(tensors, header))
+    return b"".join(bytes(c) for c in container.encode(tensors, header))
 
 
 def with_length(body, length=None):
@@ -97,11 +98,11 @@ def test_base_file_loads():
 def test_every_truncation_and_extension_is_refused():
     for n in range(len(BASE)):
         with pytest.raises(ModelFileError):
-            io.load_bytes(BASE[:n], "fuzz.nns")
+            saving.load_bytes(BASE[:n], ns.Network, "fuzz.nns")
         LOADED[0] += 1
     for tail in (b"\0", b" " * 8, BASE[-8:]):
         with pytest.raises(ModelFileError, match="trailing bytes"):
-            io.load_bytes(BASE + tail, "fuzz.nns")
+            saving.load_bytes(BASE + tail, ns.Network, "fuzz.nns")
 
 
 @fuzz(300)
@@ -136,7 +137,7 @@ def test_random_length_fields(length):
 entry_strategy = st.one_of(
     json_values,
     st.fixed_dictionaries({
-        "dtype": st.sampled_from(list(io_format.DTYPES) + ["BF16", "F8", "f32", ""]) | json_values,
+        "dtype": st.sampled_from(list(container.DTYPES) + ["BF16", "F8", "f32", ""]) | json_values,
         "shape": st.lists(st.integers(-1, 5) | st.sampled_from([2 ** 40, 2 ** 64]), max_size=3)
         | json_values,
         "data_offsets": st.lists(st.integers(-2, 80), min_size=0, max_size=3) | json_values,
@@ -182,7 +183,7 @@ def test_broken_tensor_entries(data):
     elif field == "shape":
         header[name]["shape"] = data.draw(st.lists(st.integers(0, 6), max_size=3) | json_values)
     else:
-        header[name]["dtype"] = data.draw(st.sampled_from(list(io_format.DTYPES)) | json_values)
+        header[name]["dtype"] = data.draw(st.sampled_from(list(container.DTYPES)) | json_values)
     load_or_refuse(with_length(json.dumps(header).encode()) + BASE[HEADER_END:])
 
 
@@ -197,7 +198,8 @@ def test_duplicate_names_in_the_header_text(data):
     duplicate = json.dumps({name: header[name]})[1:-1]
     text = text[:-1] + "," + duplicate + "}"
     with pytest.raises(ModelFileError, match="duplicate key"):
-        io.load_bytes(with_length(text.encode()) + BASE[HEADER_END:], "fuzz.nns")
+        saving.load_bytes(with_length(text.encode()) + BASE[HEADER_END:], ns.Network,
+                           "fuzz.nns")
     LOADED[0] += 1
 
 

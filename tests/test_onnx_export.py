@@ -9,13 +9,11 @@ import pytest
 
 import nnscratch as ns
 from nnscratch import activations
-from nnscratch.errors import (ConfigError, ExportError, MissingDependencyError, ModelFileError,
-                              NotBuiltError)
+from nnscratch.errors import ConfigError, ExportError, MissingDependencyError, ModelFileError, NotBuiltError
 from nnscratch.layers import LAYER_CLASSES
 from nnscratch.layers.base import Layer
-from nnscratch.onnx_export import (INPUT_NAME, LAYER_CONVERTERS, NOT_EXPORTABLE, OPSET,
-                                   OUTPUT_NAME, to_onnx)
-from nnscratch.onnx_export.activations import CONVERTERS as ACTIVATION_CONVERTERS
+from nnscratch.saving.onnx import INPUT_NAME, LAYER_CONVERTERS, NOT_EXPORTABLE, OPSET, OUTPUT_NAME, to_onnx
+from nnscratch.saving.onnx.activations import CONVERTERS as ACTIVATION_CONVERTERS
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
@@ -377,7 +375,7 @@ def test_user_activation_is_refused_by_name(make, tmp_path):
 def test_user_activation_inside_a_recurrent_layer_is_refused(tmp_path, monkeypatch):
     act = activations.UserActivation("squared", _square, _twice)
     # registered for this test only: Bidirectional rebuilds its copies from the configuration
-    monkeypatch.setitem(activations._REGISTRY, "squared", act)
+    monkeypatch.setitem(activations.REGISTRY.added, "squared", lambda: act)
     net = ns.Network([ns.Bidirectional(ns.SimpleRNN(2, activation=act), name="bi")],
                      input_shape=(3, 2))
     _assert_refused(net, tmp_path / "net.onnx", "activation 'squared'", "Bidirectional layer 'bi'")
@@ -412,7 +410,7 @@ def test_unwritable_path_raises_model_file_error(tmp_path):
 
 
 def test_importing_the_exporter_does_not_import_onnx():
-    code = ("import sys, nnscratch, nnscratch.onnx_export; "
+    code = ("import sys, nnscratch, nnscratch.saving.onnx; "
             "sys.exit(int('onnx' in sys.modules or 'onnxruntime' in sys.modules))")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
     assert subprocess.run([sys.executable, "-c", code], env=env).returncode == 0

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import nnscratch as ns
-from nnscratch import io
+from nnscratch.saving import training_state
 
 N_EPOCHS = 6
 
@@ -49,7 +49,7 @@ def assert_same_training_state(a, b):
     for name, state in a.optimizer.state.items():
         for key, value in state.items():
             assert np.asarray(value).tobytes() == np.asarray(b.optimizer.state[name][key]).tobytes()
-    ga, gb = io._generators(a), io._generators(b)
+    ga, gb = training_state.generators(a), training_state.generators(b)
     assert {k: g.bit_generator.state for k, g in ga.items()} == {
         k: g.bit_generator.state for k, g in gb.items()}
 

@@ -9,26 +9,26 @@ its math and checked against finite differences (:mod:`nnscratch.gradcheck`).
 """
 
 from . import (activations, callbacks, data, errors, gradcheck, initializers, layers, losses,
-               metrics, optimizers, regularizers, schedules)
+               metrics, optimizers, regularizers, saving)
 from .callbacks import History
 from .errors import NNScratchError
 from .layers import *  # noqa: F401,F403  (every layer class: Dense, Conv2D, LSTM, ...)
 from .layers import __all__ as _layer_names
 from .network import Network
+from .optimizers import schedules
 
 __version__ = "0.1.0"
 
 
 def load(path):
-    """Read a model written by ``Network.save`` (see :mod:`nnscratch.io`)."""
-    from . import io
-    return io.load(path)
+    """Read a model written by ``Network.save`` (see :mod:`nnscratch.saving`)."""
+    return saving.load(path, Network)
 
 
 def export_onnx(network, path, **kwargs):
-    """Write ``network`` as an ONNX model (needs the ``onnx`` extra; see :mod:`nnscratch.onnx_export`)."""
-    from . import onnx_export
-    return onnx_export.export_onnx(network, path, **kwargs)
+    """Write ``network`` as an ONNX model (needs the ``onnx`` extra; see :mod:`nnscratch.saving.onnx`)."""
+    from .saving import onnx
+    return onnx.export_onnx(network, path, **kwargs)
 
 
 __all__ = ["Network", "History", "NNScratchError", "load", "export_onnx", "activations",

@@ -73,7 +73,7 @@ class Network:
         self.output_shape = None
         self.stop_training = False
         self.epochs_trained = 0
-        self.metadata = None      # user data saved with the model (see nnscratch.io)
+        self.metadata = None      # user data saved with the model (see nnscratch.saving)
         self._logit_loss = None
         self._packed = None       # see nnscratch.training.packing
         first_dim = getattr(self.layers[0], "input_dim", None) if self.layers else None
@@ -365,14 +365,14 @@ class Network:
         return text
 
     def save(self, path, include_optimizer=True, metadata=None):
-        """Write the model to ``path`` (see :mod:`nnscratch.io`), atomically.
+        """Write the model to ``path`` (see :mod:`nnscratch.saving`), atomically.
 
         ``include_optimizer`` also stores the optimizer and random-generator states, so training
         resumes exactly; ``metadata`` (a JSON-safe dict, default ``self.metadata``) is kept with
         the model and comes back as ``ns.load(path).metadata``.
         """
-        from . import io
-        return io.save(self, path, include_optimizer=include_optimizer, metadata=metadata)
+        from .saving import save
+        return save(self, path, include_optimizer=include_optimizer, metadata=metadata)
 
     def __repr__(self):
         inner = ", ".join(repr(layer) for layer in self.layers)

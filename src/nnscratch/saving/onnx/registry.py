@@ -2,21 +2,42 @@
 
 Converters are looked up by the layer's exact class (not its name, and not a parent class): a
 user's subclass of Dense may compute something else, so it is refused rather than exported as
-a Dense. Every class in :data:`nnscratch.layers.LAYER_CLASSES` defined by nnscratch is in one of
+a Dense. Every class in :data:`nnscratch.layers.REGISTRY` defined by nnscratch is in one of
 the two tables; the tests check that.
 """
 
-from ..errors import ExportError
-from ..layers import (GRU, LSTM, ActivatedLayer, AvgPool1D, AvgPool2D, BatchNormalization,
-                      Bidirectional, Conv1D, Conv2D, Conv2DTranspose, Dense, Dropout, Embedding,
-                      Flatten, GlobalAvgPool1D, GlobalAvgPool2D, GlobalMaxPool1D, GlobalMaxPool2D,
-                      LayerNormalization, MaxPool1D, MaxPool2D, Reshape, SimpleRNN, UpSampling1D,
-                      UpSampling2D)
+from ...errors import ExportError
+from ...layers import (
+    GRU,
+    LSTM,
+    ActivatedLayer,
+    AvgPool1D,
+    AvgPool2D,
+    BatchNormalization,
+    Bidirectional,
+    Conv1D,
+    Conv2D,
+    Conv2DTranspose,
+    Dense,
+    Dropout,
+    Embedding,
+    Flatten,
+    GlobalAvgPool1D,
+    GlobalAvgPool2D,
+    GlobalMaxPool1D,
+    GlobalMaxPool2D,
+    LayerNormalization,
+    MaxPool1D,
+    MaxPool2D,
+    Reshape,
+    SimpleRNN,
+    UpSampling1D,
+    UpSampling2D,
+)
 from .conv import convert_conv, convert_conv_transpose
 from .dense import convert_dense, convert_embedding, describe
 from .normalization import convert_batch_norm, convert_layer_norm
-from .pooling import (convert_avg_pool, convert_global_avg_pool, convert_global_max_pool,
-                      convert_max_pool)
+from .pooling import convert_avg_pool, convert_global_avg_pool, convert_global_max_pool, convert_max_pool
 from .recurrent import convert_bidirectional, convert_recurrent
 from .reshape import convert_dropout, convert_flatten, convert_reshape, convert_upsampling
 

@@ -43,8 +43,8 @@ any activation class defined outside nnscratch.
 
 import math
 
-from .. import activations as act_module
-from ..errors import ExportError
+from ... import activations as act_module
+from ...errors import ExportError
 
 
 def _unary(op_type, **attributes):

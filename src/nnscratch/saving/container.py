@@ -24,7 +24,9 @@ import os
 
 import numpy as np
 
-from .errors import ConfigError, ModelFileError
+from ..checks import is_whole
+from ..errors import ConfigError, ModelFileError
+from .common import FileCheck, loads_strict, short
 
 MAX_HEADER_BYTES = 100 * 1024 * 1024   # as the safetensors package
 MAX_NDIM = 32                          # numpy's limit on array dimensions
@@ -48,52 +50,6 @@ def dtype_name(dtype):
         raise ConfigError(f"cannot store arrays of dtype {dtype} in a model file; supported: "
                           f"{', '.join(DTYPES)}")
     return name
-
-
-# ---------------------------------------------------------------------------------------------
-# Strict JSON
-# ---------------------------------------------------------------------------------------------
-
-class _JSONProblem(ValueError):
-    """Raised inside the JSON hooks; turned into ModelFileError with the file's name."""
-
-
-def _object_without_duplicates(pairs):
-    seen = {}
-    for key, value in pairs:
-        if key in seen:
-            raise _JSONProblem(f"duplicate key {key!r} in a JSON object")
-        seen[key] = value
-    return seen
-
-
-def _finite_float(text):
-    value = float(text)
-    if not math.isfinite(value):
-        raise _JSONProblem(f"number {text[:40]} is out of range")
-    return value
-
-
-def _reject_constant(name):
-    raise _JSONProblem(f"{name} is not valid JSON")
-
-
-def loads_strict(text, where, source):
-    """``json.loads`` that rejects duplicate keys, NaN/Infinity and overflowing numbers.
-
-    ``where`` says which part of ``source`` (a file name) is parsed, for the message.
-    """
-    try:
-        return json.loads(text, object_pairs_hook=_object_without_duplicates,
-                          parse_float=_finite_float, parse_constant=_reject_constant)
-    except (ValueError, RecursionError) as exc:   # JSONDecodeError, _JSONProblem, digit limit
-        raise ModelFileError(f"model file {source!r}: the {where} is not valid JSON: "
-                             f"{_short(exc)}") from None
-
-
-def _short(value, limit=200):
-    text = str(value)
-    return text if len(text) <= limit else text[:limit] + "..."
 
 
 # ---------------------------------------------------------------------------------------------
@@ -161,9 +117,20 @@ def parse(data, source="<bytes>"):
     little-endian) in the header's order, and the ``__metadata__`` dict of strings, or None
     when the file has none.
     """
-    def fail(message):
-        raise ModelFileError(f"model file {source!r}: {message}")
+    check = FileCheck(source)
+    header_len = _header_length(data, check.fail)
+    header = _header(data, header_len, source, check.fail)
+    metadata = _metadata(header.pop(METADATA_KEY, None), check.fail)
+    data_start = 8 + header_len
+    data_len = len(data) - data_start
+    entries = [(name, *_check_entry(name, entry, data_len, check.fail))
+               for name, entry in header.items()]
+    _check_tiling(entries, data_len, check.fail)
+    return _views(data, data_start, entries, check.fail), metadata
 
+
+def _header_length(data, fail):
+    """N from the first 8 bytes, checked against the bytes that follow and the size cap."""
     size = len(data)
     if size < 8:
         fail(f"the file has {size} bytes, fewer than the 8-byte header length that starts "
@@ -174,6 +141,11 @@ def parse(data, source="<bytes>"):
              "follow it (the file is truncated or not a model file)")
     if header_len > MAX_HEADER_BYTES:
         fail(f"the header length {header_len} exceeds the {MAX_HEADER_BYTES}-byte limit")
+    return header_len
+
+
+def _header(data, header_len, source, fail):
+    """The header: UTF-8 text of one strict JSON object."""
     try:
         text = bytes(data[8:8 + header_len]).decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -183,8 +155,11 @@ def parse(data, source="<bytes>"):
     header = loads_strict(text, "header", source)
     if not isinstance(header, dict):
         fail(f"the header must be a JSON object, got {type(header).__name__}")
+    return header
 
-    metadata = header.pop(METADATA_KEY, None)
+
+def _metadata(metadata, fail):
+    """The ``__metadata__`` entry: None, or an object of strings."""
     if metadata is not None:
         if not isinstance(metadata, dict):
             fail(f"{METADATA_KEY} must be a JSON object, got {type(metadata).__name__}")
@@ -192,13 +167,11 @@ def parse(data, source="<bytes>"):
             if not isinstance(value, str):
                 fail(f"{METADATA_KEY} values must be strings, but {key!r} holds a "
                      f"{type(value).__name__}")
+    return metadata
 
-    data_start = 8 + header_len
-    data_len = size - data_start
-    entries = [(name, *_check_entry(name, entry, data_len, fail))
-               for name, entry in header.items()]
-    _check_tiling(entries, data_len, fail)
 
+def _views(data, data_start, entries, fail):
+    """``{name: read-only array}``, each a view on ``data`` (nothing allocated from a size)."""
     tensors = {}
     for name, dtype, shape, begin, end in entries:
         count = (end - begin) // dtype.itemsize
@@ -209,15 +182,15 @@ def parse(data, source="<bytes>"):
                 array = np.frombuffer(data, dtype=dtype, count=count,
                                       offset=data_start + begin).reshape(shape)
         except (ValueError, MemoryError) as exc:
-            fail(f"tensor {name!r} of shape {shape} cannot be represented: {_short(exc)}")
+            fail(f"tensor {name!r} of shape {shape} cannot be represented: {short(exc)}")
         array.flags.writeable = False
         tensors[name] = array
-    return tensors, metadata
+    return tensors
 
 
 def _check_entry(name, entry, data_len, fail):
     """``(dtype, shape, begin, end)`` of one header entry, or fail saying what is wrong."""
-    label = f"tensor {_short(repr(name), 80)}"
+    label = f"tensor {short(name, 80)}"
     if not isinstance(entry, dict):
         fail(f"{label}: its header entry must be a JSON object, got {type(entry).__name__}")
     keys = set(entry)
@@ -229,18 +202,18 @@ def _check_entry(name, entry, data_len, fail):
              + (f"; unexpected {', '.join(map(repr, extra))}" if extra else ""))
     dtype_str = entry["dtype"]
     if not isinstance(dtype_str, str) or dtype_str not in DTYPES:
-        fail(f"{label}: dtype {_short(repr(dtype_str), 40)} is not one of {', '.join(DTYPES)}")
+        fail(f"{label}: dtype {short(dtype_str, 40)} is not one of {', '.join(DTYPES)}")
     dtype = DTYPES[dtype_str]
     shape = entry["shape"]
     if (not isinstance(shape, list) or len(shape) > MAX_NDIM
-            or not all(_is_int(s) and s >= 0 for s in shape)):
+            or not all(is_whole(s) and s >= 0 for s in shape)):
         fail(f"{label}: shape must be a list of at most {MAX_NDIM} non-negative integers, "
-             f"got {_short(repr(shape), 80)}")
+             f"got {short(shape, 80)}")
     offsets = entry["data_offsets"]
     if (not isinstance(offsets, list) or len(offsets) != 2
-            or not all(_is_int(o) and o >= 0 for o in offsets)):
+            or not all(is_whole(o) and o >= 0 for o in offsets)):
         fail(f"{label}: data_offsets must be two non-negative integers [begin, end], got "
-             f"{_short(repr(offsets), 80)}")
+             f"{short(offsets, 80)}")
     begin, end = offsets
     if begin > end:
         fail(f"{label}: data_offsets [{begin}, {end}] end before they begin")
@@ -259,8 +232,8 @@ def _check_tiling(entries, data_len, fail):
     position, previous = 0, None
     for name, _, _, begin, end in sorted(entries, key=lambda e: (e[3], e[4])):
         if begin < position:
-            fail(f"tensor {_short(repr(name), 80)} (bytes {begin}..{end}) overlaps tensor "
-                 f"{_short(repr(previous), 80)} (which ends at byte {position})")
+            fail(f"tensor {short(name, 80)} (bytes {begin}..{end}) overlaps tensor "
+                 f"{short(previous, 80)} (which ends at byte {position})")
         if begin > position:
             fail(f"the data section has a gap of {begin - position} unused bytes at offset "
                  f"{position}")
@@ -270,6 +243,3 @@ def _check_tiling(entries, data_len, fail):
         fail(f"the tensors cover {position} bytes but the data section has {data_len} "
              "(trailing bytes)")
 
-
-def _is_int(value):
-    return isinstance(value, int) and not isinstance(value, bool)

@@ -30,7 +30,7 @@ With ``return_sequences`` the backward copy's sequence is first put back into in
 
 import numpy as np
 
-from ..layers.recurrent import GRU, LSTM, SimpleRNN
+from ...layers.recurrent import GRU, LSTM, SimpleRNN
 from .activations import convert_activation
 from .dense import describe
 

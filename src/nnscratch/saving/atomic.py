@@ -12,12 +12,13 @@ pattern and whose writing process no longer exists. Temporary files of processes
 still alive (another process saving to the same target right now) are left alone.
 """
 
+import contextlib
 import hashlib
 import os
 import re
 import secrets
 
-from .errors import ModelFileError
+from ..errors import ModelFileError
 
 # Folder entries longer than this are refused by most file systems (NAME_MAX = 255 bytes).
 _MAX_PREFIX_CHARS = 100
@@ -116,10 +117,8 @@ def write_atomic(path, chunks, what="file"):
             os.fsync(handle.fileno())
         os.replace(temp, path)
     except BaseException as exc:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(temp)
-        except OSError:
-            pass
         if isinstance(exc, OSError) and not isinstance(exc, ModelFileError):
             raise ModelFileError(f"cannot write {what} {path!r}: {exc.strerror or exc}") from exc
         raise

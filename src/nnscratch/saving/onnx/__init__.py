@@ -23,15 +23,19 @@ Each layer family has its converter module here (:mod:`.dense`, :mod:`.conv`, :m
 (:mod:`.activations`); :mod:`.registry` maps layer classes to converters. A layer or activation
 that has no ONNX form raises :class:`~nnscratch.errors.ExportError` naming it, before anything
 is written. The model passes ``onnx.checker.check_model`` (with shape inference) before it is
-written, and the file is written atomically (:func:`nnscratch.io_atomic.write_atomic`).
+written, and the file is written atomically (:func:`nnscratch.saving.atomic.write_atomic`).
 
 ``onnx`` is an optional extra (``pip install 'nnscratch[onnx]'``); without it these functions
 raise :class:`~nnscratch.errors.MissingDependencyError`.
 """
 
+import importlib.metadata
+
 import numpy as np
 
-from ..errors import ConfigError, ExportError, NotBuiltError, require
+from ...errors import ConfigError, ExportError, NotBuiltError, require
+from ..atomic import write_atomic
+from ..common import is_network
 from .dense import describe
 from .graph import GraphBuilder
 from .registry import LAYER_CONVERTERS, NOT_EXPORTABLE, layer_converter
@@ -44,9 +48,20 @@ INPUT_NAME = "input"
 OUTPUT_NAME = "output"
 
 
+def _producer_version():
+    """nnscratch's version, from the installed package's metadata.
+
+    (The package ``__init__`` holds ``__version__`` but sits above this module, so it is not
+    imported from here.)
+    """
+    try:
+        return importlib.metadata.version("nnscratch")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
 def _check_network(network):
-    from ..network import Network
-    if not isinstance(network, Network):
+    if not is_network(network):
         raise ConfigError(f"ONNX export expects a Network, got {type(network).__name__}")
     if not network.built:
         raise NotBuiltError("ONNX export needs a built network (its input shape fixes the "
@@ -81,10 +96,9 @@ def to_onnx(network):
         [helper.make_tensor_value_info(OUTPUT_NAME, b.FLOAT, ["N", *shape])],
         initializer=b.initializers)
     opsets = [helper.make_opsetid("", OPSET)]
-    from .. import __version__
     kinds = ", ".join(type(layer).__name__ for layer in network.layers)
     model = helper.make_model(graph, opset_imports=opsets, producer_name="nnscratch",
-                              producer_version=__version__,
+                              producer_version=_producer_version(),
                               doc_string=f"nnscratch network: {kinds}")
     model.ir_version = helper.find_min_ir_version_for(opsets)
     try:
@@ -102,7 +116,6 @@ def export_onnx(network, path):
     cannot express, :class:`~nnscratch.errors.MissingDependencyError` without ``onnx``, and
     :class:`~nnscratch.errors.ModelFileError` when the file cannot be written.
     """
-    from ..io_atomic import write_atomic
     model = to_onnx(network)
     write_atomic(path, [model.SerializeToString()], what="ONNX model")
     return model

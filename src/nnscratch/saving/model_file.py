@@ -1,0 +1,161 @@
+"""Save a network to one model file and load it back: the pieces of this package put together.
+
+:func:`save` writes the tensors (``"<layer>.<key>"``, then the optimizer's), the architecture
+and the training state into the safetensors container and the container atomically to disk.
+:func:`load` reads a file, checks it, and builds the network with the class it is given
+(``ns.load`` passes :class:`~nnscratch.network.Network`; this package never imports it). Every
+step of a load is a small function below that checks one thing.
+"""
+
+import os
+
+import numpy as np
+
+from .. import checks
+from ..errors import ConfigError, ModelFileError
+from . import architecture, training_state
+from .atomic import write_atomic
+from .budget import AllocationGuard
+from .common import FORMAT_NAME, FORMAT_VERSION, FileCheck, dumps, is_network, named_arrays, short
+from .container import encode, parse, read
+from .training_state import OPTIMIZER_PREFIX
+
+# =============================================================================================
+# Saving
+# =============================================================================================
+
+def save(network, path, include_optimizer=True, metadata=None):
+    """Write ``network`` to ``path`` atomically.
+
+    Parameters
+    ----------
+    network : Network
+    path : str or os.PathLike
+        The file to write (conventionally ``*.nns``); replaced atomically if it exists.
+    include_optimizer : bool
+        Also store the optimizer state, its step count and the random generators' states, so
+        that ``load(path)`` followed by ``fit(..., initial_epoch=k)`` continues exactly as the
+        uninterrupted run would have.
+    metadata : dict, optional
+        JSON-safe user data kept with the model (for instance feature scaling statistics or
+        class names); defaults to ``network.metadata`` when the network has one. Numpy arrays
+        and scalars are stored as lists and numbers. ``load`` returns it as ``network.metadata``.
+    """
+    if not is_network(network):
+        raise ConfigError(f"save expects a Network, got {type(network).__name__}")
+    include_optimizer = checks.boolean(include_optimizer, "include_optimizer")
+    if metadata is None:
+        metadata = getattr(network, "metadata", None)
+    arch = architecture.architecture_of(network, metadata)
+    tensors = list(named_arrays(network).items())
+    header = {"format": FORMAT_NAME, "format_version": str(FORMAT_VERSION),
+              "architecture": dumps(arch, "the architecture")}
+    if include_optimizer:
+        state, state_tensors = training_state.state_of(network)
+        tensors += state_tensors
+        header["training_state"] = dumps(state, "the training state")
+    write_atomic(path, encode(tensors, header), what="model file")
+
+
+# =============================================================================================
+# Loading
+# =============================================================================================
+
+def load(path, network_class):
+    """Read a model written by :func:`save`; returns a built ``network_class`` instance.
+
+    ``network_class`` is the class to build (:class:`~nnscratch.network.Network`), called as
+    ``network_class(layers, loss=, optimizer=, metrics=, seed=, dtype=, name=)``. The network
+    has its weights, buffers, loss, metrics and optimizer (with its state when it was saved)
+    and ``network.metadata`` (the user metadata, or None). Any problem with the file raises
+    :class:`~nnscratch.errors.ModelFileError`.
+    """
+    _check_class(network_class)
+    tensors, header = read(path)
+    return _network_from(FileCheck(os.fsdecode(path)), tensors, header, network_class)
+
+
+def load_bytes(data, network_class, name="<bytes>"):
+    """Like :func:`load`, from the bytes of a model file (``name`` is used in messages)."""
+    _check_class(network_class)
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ModelFileError(f"load_bytes expects the bytes of a model file, got "
+                             f"{type(data).__name__}")
+    tensors, header = parse(bytes(data), name)
+    return _network_from(FileCheck(name), tensors, header, network_class)
+
+
+def _check_class(network_class):
+    if not isinstance(network_class, type):
+        raise ConfigError(f"network_class must be a class (such as nnscratch.Network), got "
+                          f"{short(network_class)} ({type(network_class).__name__})")
+
+
+def _network_from(check, tensors, header, network_class):
+    """The network a parsed file describes: rebuilt, weights copied, training state set."""
+    arch = architecture.read(header, check)
+    network = _build_network(arch, network_class, tensors, check)
+    model_tensors = {k: v for k, v in tensors.items() if not k.startswith(OPTIMIZER_PREFIX)}
+    optimizer_tensors = {k: v for k, v in tensors.items() if k.startswith(OPTIMIZER_PREFIX)}
+    _copy_weights(network, model_tensors, check)
+    state_text = header.get("training_state")
+    if state_text is not None:
+        training_state.restore(network, state_text, optimizer_tensors, check)
+    elif optimizer_tensors:
+        check.fail(f"holds optimizer tensors ({next(iter(optimizer_tensors))}...) but no "
+                   "training_state in its metadata")
+    network.epochs_trained = arch["epochs_trained"]
+    network.metadata = arch["metadata"]
+    return network
+
+
+def _build_network(arch, network_class, tensors, check):
+    """The network the architecture describes, built, with freshly initialised weights.
+
+    Building allocates the parameters, so it runs under an :class:`AllocationGuard` whose
+    budget is the tensor bytes the file holds.
+    """
+    layers = architecture.build_layers(arch, check)
+    loss, optimizer, metrics = architecture.build_training_objects(arch, check)
+    budget = sum(t.nbytes for t in tensors.values())
+    guard = AllocationGuard(check, budget, np.dtype(arch["dtype"]).itemsize)
+    guard.install(layers)
+    try:
+        try:
+            network = network_class(layers, loss=loss, optimizer=optimizer, metrics=metrics,
+                                    seed=arch["seed"], dtype=arch["dtype"], name=arch["name"])
+            if arch["input_shape"] is not None and not network.built:
+                network.build(tuple(arch["input_shape"]))
+        except ModelFileError:
+            raise
+        except Exception as exc:
+            check.fail(f"the architecture does not build into a network: {short(exc)}", exc)
+    finally:
+        guard.remove()
+    _check_input_shape(network, arch["input_shape"], check)
+    return network
+
+
+def _check_input_shape(network, saved_shape, check):
+    """A built network's input shape must be the one saved."""
+    if network.built and (saved_shape is None or tuple(saved_shape) != network.input_shape):
+        check.fail(f"input_shape {saved_shape} does not match the input size the first "
+                   f"layer declares {network.input_shape}")
+
+
+def _copy_weights(network, tensors, check):
+    """Copy the file's tensors into the network: exactly the names it has, right shapes."""
+    expected = named_arrays(network)
+    missing = [name for name in expected if name not in tensors]
+    if missing:
+        target = expected[missing[0]]
+        check.fail(f"lacks the tensor {missing[0]!r} ({target.dtype} {target.shape}) that the "
+                   f"architecture needs ({len(missing)} missing in all)")
+    extra = [name for name in tensors if name not in expected]
+    if extra:
+        check.fail(f"holds the tensor {short(extra[0], 80)}, which the architecture "
+                   f"does not use ({len(extra)} unexpected in all)")
+    for name, target in expected.items():
+        check.tensor(name, tensors[name], target.shape, target.dtype)
+    for name, target in expected.items():
+        np.copyto(target, tensors[name])
