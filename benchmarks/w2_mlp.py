@@ -8,6 +8,8 @@ biases, records every batch's loss, and returns its trained weights as
 ``{"W1": (784, 256), "b1": (256,), "W2", "b2", "W3", "b3"}`` (``x @ W + b`` layout).
 """
 
+import itertools
+
 import numpy as np
 
 from .harness import torch_epoch
@@ -47,7 +49,7 @@ def setup(quick, seed):
     scores = x @ teacher + rng.standard_normal((n, SIZES[-1]), dtype=np.float32) * np.float32(0.5)
     labels = np.argmax(scores, axis=1).astype(np.int64)
     weights = {}
-    for index, (fan_in, fan_out) in enumerate(zip(SIZES[:-1], SIZES[1:]), start=1):
+    for index, (fan_in, fan_out) in enumerate(itertools.pairwise(SIZES), start=1):
         limit = np.sqrt(6.0 / (fan_in + fan_out))                   # Glorot uniform
         weights[f"W{index}"] = rng.uniform(-limit, limit, (fan_in, fan_out)).astype(np.float32)
         weights[f"b{index}"] = np.zeros(fan_out, dtype=np.float32)
@@ -151,7 +153,7 @@ def train_pytorch(ctx, limit=None):
     import torch
     x, labels = torch.from_numpy(ctx["x"]), torch.from_numpy(ctx["labels"])
     n = limit or len(x)
-    layers = [torch.nn.Linear(a, b) for a, b in zip(SIZES[:-1], SIZES[1:])]
+    layers = [torch.nn.Linear(a, b) for a, b in itertools.pairwise(SIZES)]
     model = torch.nn.Sequential(layers[0], torch.nn.ReLU(), layers[1], torch.nn.ReLU(), layers[2])
     with torch.no_grad():                      # torch keeps W as (out, in): copy the transpose
         for i, layer in enumerate(layers, start=1):

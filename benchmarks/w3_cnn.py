@@ -11,9 +11,9 @@ from the same Glorot-uniform kernels and zero biases and returns its trained wei
 """
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from .harness import torch_epoch
-from numpy.lib.stride_tricks import sliding_window_view
 
 NAME = "W3"
 TITLE = ("W3: small CNN (conv 3x3 1->16, ReLU, max-pool 2, conv 3x3 16->32, ReLU, max-pool 2, "

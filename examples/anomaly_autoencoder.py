@@ -25,9 +25,10 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from blas_threads import add_argument as add_blas_threads_flag
+from blas_threads import blas_threads
 
 import nnscratch as ns
-from blas_threads import add_argument as add_blas_threads_flag, blas_threads
 from nnscratch.plots import plot_history, pyplot
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "output"
@@ -97,7 +98,7 @@ def load_split(test_share=0.3, seed=0):
     x, benign = data.data, data.target == 1
     normal, anomalies = x[benign], x[~benign]
     order = np.random.default_rng(seed).permutation(len(normal))
-    n_test = int(round(test_share * len(normal)))
+    n_test = round(test_share * len(normal))
     train, held_out = normal[order[n_test:]], normal[order[:n_test]]
     mean, std = train.mean(axis=0), train.std(axis=0)      # training statistics only
     std[std == 0] = 1.0

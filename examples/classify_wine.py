@@ -61,7 +61,7 @@ def write_csv(path, header, rows):
 def write_split(dataset, folder, holdout_share=0.25, seed=0):
     """Write the training and held-out CSV files; returns their paths and the label column."""
     names, x, labels, target = load_table(dataset)
-    classes, codes = np.unique(labels, return_inverse=True)
+    _classes, codes = np.unique(labels, return_inverse=True)
     train_rows, holdout_rows = split_indices(len(x), holdout_share, seed, codes)
     paths = {}
     for part, rows in (("train", train_rows), ("holdout", holdout_rows)):

@@ -34,9 +34,10 @@ import time
 from pathlib import Path
 
 import numpy as np
-
-from blas_threads import add_argument as add_blas_threads_flag, blas_threads
+from blas_threads import add_argument as add_blas_threads_flag
+from blas_threads import blas_threads
 from gan import adam, check_args, generate, mlp, train_gan
+
 from nnscratch.plots import pyplot
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "output"

@@ -66,7 +66,7 @@ def split_point(n_targets, test_share):
     """Index of the first held-out target: the last ``test_share`` of them are held out."""
     if not 0 < test_share < 1:
         raise ns.errors.ConfigError(f"test_share must be in (0, 1), got {test_share}")
-    n_test = int(round(n_targets * test_share))
+    n_test = round(n_targets * test_share)
     if n_test < 1 or n_test >= n_targets:
         raise ns.errors.DataError(f"test_share={test_share} of {n_targets} targets leaves no "
                                   "training or no held-out target")

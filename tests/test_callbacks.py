@@ -6,8 +6,16 @@ import numpy as np
 import pytest
 
 import nnscratch as ns
-from nnscratch.callbacks import (Callback, CSVLogger, EarlyStopping, LearningRateScheduler,
-                                 ModelCheckpoint, ProgressBar, ReduceLROnPlateau, TerminateOnNaN)
+from nnscratch.callbacks import (
+    Callback,
+    CSVLogger,
+    EarlyStopping,
+    LearningRateScheduler,
+    ModelCheckpoint,
+    ProgressBar,
+    ReduceLROnPlateau,
+    TerminateOnNaN,
+)
 from nnscratch.errors import ConfigError, MissingDependencyError, TrainingError
 
 
@@ -225,7 +233,10 @@ def test_terminate_on_nan_checks_batch_losses():
 def test_terminate_on_nan_catches_a_non_finite_validation_loss(rng):
     x, y = regression_data(rng)
     x_val = np.full((4, 3), 1e30)                    # finite input whose squared error overflows
-    linear = lambda: ns.Network([ns.Dense(1)], loss="mse", seed=0)
+
+    def linear():
+        return ns.Network([ns.Dense(1)], loss="mse", seed=0)
+
     history = linear().fit(x, y, epochs=2, validation_data=(x_val, y[:4]), verbose=0)
     assert not np.isfinite(history.history["val_loss"]).any()        # fit alone carries on
     with pytest.raises(TrainingError, match=r"TerminateOnNaN: val_loss became (inf|nan) at the end of epoch 1"):
@@ -336,7 +347,7 @@ def test_csv_logger_append_and_separator(rng, tmp_path):
 
 def test_csv_logger_unwritable_path(rng, tmp_path):
     x, y = regression_data(rng)
-    with pytest.raises(ConfigError, match="CSVLogger cannot open .*missing.* for writing"):
+    with pytest.raises(ConfigError, match=r"CSVLogger cannot open .*missing.* for writing"):
         small_net().fit(x, y, epochs=1, callbacks=[CSVLogger(tmp_path / "missing" / "log.csv")], verbose=0)
 
 

@@ -9,7 +9,7 @@ import pytest
 import nnscratch as ns
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
-import anomaly_autoencoder as example  # noqa: E402
+import anomaly_autoencoder as example
 
 
 def pairwise_auc(y_true, scores):

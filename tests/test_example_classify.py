@@ -10,7 +10,7 @@ import pytest
 from nnscratch import cli, metrics
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
-import classify_wine as example  # noqa: E402
+import classify_wine as example
 
 
 def read_rows(path):

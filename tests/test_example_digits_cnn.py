@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
-import digits_cnn as example  # noqa: E402
+import digits_cnn as example
 
 
 def test_split_is_stratified_channels_first_and_seeded():

@@ -9,7 +9,7 @@ import pytest
 import nnscratch as ns
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
-import digits_mlp as example  # noqa: E402
+import digits_mlp as example
 
 
 def test_split_is_stratified_seeded_and_scaled():

@@ -9,9 +9,9 @@ import pytest
 import nnscratch as ns
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
-import gan  # noqa: E402
-import gan_digits  # noqa: E402
-import gan_ring  # noqa: E402
+import gan
+import gan_digits
+import gan_ring
 
 LR = 0.1
 
@@ -165,7 +165,7 @@ def test_short_ring_run_spreads_over_several_modes(tmp_path, capsys):
 
 
 def test_short_digits_run_draws_images_in_range(tmp_path, capsys):
-    images, labels = gan_digits.load_images()
+    images, _labels = gan_digits.load_images()
     assert images.shape == (1797, 64) and images.min() == -1.0 and images.max() == 1.0
     results = gan_digits.main(["--iterations", "300", "--seed", "0", "--out", str(tmp_path)])
     out = capsys.readouterr().out

@@ -9,7 +9,7 @@ import pytest
 import nnscratch as ns
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "examples"))
-import sunspots_forecast as example  # noqa: E402
+import sunspots_forecast as example
 
 
 def test_windows_match_a_plain_loop():

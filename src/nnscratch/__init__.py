@@ -8,11 +8,23 @@ its math and checked against finite differences (:mod:`nnscratch.gradcheck`).
 ...                  loss="sse", optimizer=ns.optimizers.SGD(learning_rate=1.0), seed=0)
 """
 
-from . import (activations, callbacks, data, errors, gradcheck, initializers, layers, losses,
-               metrics, optimizers, regularizers, saving)
+from . import (
+    activations,
+    callbacks,
+    data,
+    errors,
+    gradcheck,
+    initializers,
+    layers,
+    losses,
+    metrics,
+    optimizers,
+    regularizers,
+    saving,
+)
 from .callbacks import History
 from .errors import NNScratchError
-from .layers import *  # noqa: F401,F403  (every layer class: Dense, Conv2D, LSTM, ...)
+from .layers import *  # noqa: F403  (every layer class: Dense, Conv2D, LSTM, ...)
 from .layers import __all__ as _layer_names
 from .network import Network
 from .optimizers import schedules

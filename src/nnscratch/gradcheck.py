@@ -4,7 +4,8 @@ The analytic gradient that a backward pass computes is compared with the central
 
 .. math::
 
-    \\frac{\\partial f}{\\partial x_i} \\approx \\frac{f(x + \\epsilon e_i) - f(x - \\epsilon e_i)}{2\\epsilon}
+    \\frac{\\partial f}{\\partial x_i} \\approx
+    \\frac{f(x + \\epsilon e_i) - f(x - \\epsilon e_i)}{2\\epsilon}
 
 whose error is :math:`O(\\epsilon^2)`. With float64 and :math:`\\epsilon = 10^{-6}` the two agree
 to about :math:`10^{-9}` relative error for smooth functions, so a wrong derivative (a missing
@@ -14,7 +15,8 @@ The agreement is measured as the relative error of the whole gradient array,
 
 .. math::
 
-    r = \\frac{\\lVert g_{analytic} - g_{numeric} \\rVert}{\\max(\\lVert g_{analytic} \\rVert + \\lVert g_{numeric} \\rVert, 10^{-12})}
+    r = \\frac{\\lVert g_{analytic} - g_{numeric} \\rVert}
+             {\\max(\\lVert g_{analytic} \\rVert + \\lVert g_{numeric} \\rVert, 10^{-12})}
 
 For functions with array outputs (activations, layers) the scalar checked is
 :math:`f(x) = \\sum_j y_j(x) R_j` with a fixed random :math:`R`: its gradient is exactly the

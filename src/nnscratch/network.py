@@ -7,7 +7,8 @@ For layers :math:`f_1, \\dots, f_L` the feedforward pass is :math:`a_0 = x`,
 .. math::
 
     \\delta_L = \\frac{\\partial L}{\\partial \\hat y}, \\qquad
-    \\delta_{l-1} = \\frac{\\partial L}{\\partial a_{l-1}} = \\delta_l \\, \\frac{\\partial a_l}{\\partial a_{l-1}}
+    \\delta_{l-1} = \\frac{\\partial L}{\\partial a_{l-1}}
+                 = \\delta_l \\, \\frac{\\partial a_l}{\\partial a_{l-1}}
     \\quad(\\texttt{layer}_l.\\texttt{backward}(\\delta_l))
 
 and each layer stores :math:`\\partial L / \\partial \\theta_l` for its parameters on the way.
@@ -23,15 +24,16 @@ import math
 
 import numpy as np
 
+from . import checks, training
 from . import losses as losses_module
 from . import metrics as metrics_module
 from . import optimizers as optimizers_module
-from . import checks, training
 from .data import as_numeric_array, batch_slices, check_same_length
 from .errors import ConfigError, DataError, ShapeError, TrainingError
 from .layers.base import ActivatedLayer, Layer
 from .training.packing import pack_parameters, packed_arrays
 from .training.targets import prepare_target, sample_weights
+
 
 class Network:
     """A feedforward stack of layers trained by backpropagation.

@@ -56,7 +56,7 @@ def fit(model, x, y, epochs=1, batch_size=None, shuffle=True, seed=None, verbose
     if validation_data is not None:
         val = prepare_validation(model, validation_data)
     elif validation_split > 0:
-        n_val = int(round(len(x) * validation_split))
+        n_val = round(len(x) * validation_split)
         if n_val == 0 or n_val == len(x):
             raise DataError(f"validation_split={validation_split} of {len(x)} samples leaves "
                             "no training or no validation sample")
