@@ -154,7 +154,7 @@ def check_layer(layer, x, training=False, eps=DEFAULT_EPS, tol=DEFAULT_TOL, seed
     errors = {"input": _input_error(layer, analytic["input"], objective, x, eps)}
     for name, param in layer.params.items():
         errors[name] = relative_error(analytic[name], numerical_gradient(objective, param, eps))
-    return _verdict(f"layer {layer.name}", errors, tol, raise_on_failure)
+    return _verdict(f"layer {layer.label}", errors, tol, raise_on_failure)
 
 
 def check_network(network, x, y, training=False, eps=DEFAULT_EPS, tol=DEFAULT_TOL, seed=0,

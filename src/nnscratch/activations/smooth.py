@@ -74,8 +74,9 @@ class GELUTanh(GELU):
 
     .. math::
 
-        f(z) = \frac{z}{2}\Bigl(1 + \tanh\bigl(\sqrt{2/\pi}(z + 0.044715 z^3)\bigr)\Bigr),
-        \qquad f'(z) \text{ as in } :class:`GELU`
+        f(z) = \frac{z}{2}\Bigl(1 + \tanh\bigl(\sqrt{2/\pi}(z + 0.044715 z^3)\bigr)\Bigr)
+
+    with the derivative :math:`f'(z)` of :class:`GELU` for ``approximate="tanh"``.
     """
 
     name = "gelu_tanh"

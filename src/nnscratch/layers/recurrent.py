@@ -208,13 +208,13 @@ class GRU(BaseRecurrent):
         \delta q_t = [\delta a^r, \delta a^z, r_t \odot \delta a^n] \\
         \delta h_{t-1} &= \delta h_t z_t + \delta q_t W_{hh}
 
+    The other arguments (``return_sequences``, ``go_backwards``, ``use_bias``, the initialisers
+    and regularisers, ``name``) are those of :class:`BaseRecurrent`.
+
     Parameters
     ----------
     units : int
         Size H of the hidden state.
-    **kwargs
-        ``return_sequences``, ``go_backwards``, ``use_bias``, the initialisers and
-        regularisers, ``name``: see :class:`BaseRecurrent`.
     """
 
     gates = 3

@@ -17,6 +17,15 @@ from .base import Optimizer, fraction, non_negative, positive
 class AdamFamily(Optimizer):
     """Base of the Adam family: betas, epsilon, weight decay, and the step their rules begin with.
 
+    The shared start (:meth:`_decay_and_moments`), at step :math:`t` with learning rate
+    :math:`\\gamma`:
+
+    .. math::
+
+        \\theta \\leftarrow (1 - \\gamma\\lambda)\\theta \\text{ (decoupled) or }
+        g \\leftarrow g + \\lambda\\theta; \\quad
+        m_t = \\beta_1 m + (1 - \\beta_1) g; \\quad v_t = \\beta_2 v + (1 - \\beta_2) g^2
+
     Parameters
     ----------
     beta_1, beta_2 : float in [0, 1)
@@ -28,15 +37,6 @@ class AdamFamily(Optimizer):
         shrinking of the parameter.
     decoupled_weight_decay : bool
         AdamW's decay (for the subclasses that take it).
-
-    The shared start (:meth:`_decay_and_moments`), at step :math:`t` with learning rate
-    :math:`\\gamma`:
-
-    .. math::
-
-        \\theta \\leftarrow (1 - \\gamma\\lambda)\\theta \\text{ (decoupled) or }
-        g \\leftarrow g + \\lambda\\theta; \\quad
-        m_t = \\beta_1 m + (1 - \\beta_1) g; \\quad v_t = \\beta_2 v + (1 - \\beta_2) g^2
     """
 
     hyperparameters = (*Optimizer.hyperparameters, "beta_1", "beta_2", "epsilon", "weight_decay")

@@ -44,6 +44,13 @@ def fraction(value, what, closed=False):
 class Optimizer(Configurable):
     """Base class: the loop over parameters, clipping, the step count and the learning rate.
 
+    Clipping changes the gradient arrays in place, before the update rule sees them (and before
+    any weight decay is added to them).
+
+    A subclass sets ``name`` (its registry key) and ``hyperparameters``: these three followed by
+    its own constructor arguments, kept as attributes of the same names (see
+    :class:`~nnscratch.registry.Configurable`).
+
     Parameters
     ----------
     learning_rate : float or schedule
@@ -55,13 +62,6 @@ class Optimizer(Configurable):
         ``clip_grad_norm_`` over all parameters).
     clipvalue : float, optional
         Clip every gradient entry to ``[-clipvalue, clipvalue]``; applied before ``clipnorm``.
-
-    Clipping changes the gradient arrays in place, before the update rule sees them (and before
-    any weight decay is added to them).
-
-    A subclass sets ``name`` (its registry key) and ``hyperparameters``: these three followed by
-    its own constructor arguments, kept as attributes of the same names (see
-    :class:`~nnscratch.registry.Configurable`).
     """
 
     name = None
