@@ -76,7 +76,7 @@ def trained(tmp_path_factory):
 # ---------------------------------------------------------------------------------------------
 
 def test_classifier_train_evaluate_predict_info(trained, tmp_path, capsys):
-    data, model, out = trained
+    _, model, out = trained
     assert "task: classify (inferred: the target 'color' holds text (e.g." in out
     assert "classes: 3: 'blue'=0, 'green'=1, 'red'=2" in out
     assert "rows: 72 training, 18 validation (stratified, seed 0)" in out

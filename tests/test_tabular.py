@@ -51,9 +51,9 @@ def test_csv_errors_name_the_line(tmp_path, text, match):
 
 
 def test_csv_that_is_not_utf8_or_missing(tmp_path):
-    with pytest.raises(DataError, match="t.csv is not UTF-8 text"):
+    with pytest.raises(DataError, match=r"t.csv is not UTF-8 text"):
         tabular.read_csv(write(tmp_path / "t.csv", "a,b\n1,\u00e9\n", encoding="latin-1"))
-    with pytest.raises(DataError, match="cannot read data file .*nothing.csv"):
+    with pytest.raises(DataError, match=r"cannot read data file .*nothing.csv"):
         tabular.read_table(tmp_path / "nothing.csv")
 
 
@@ -118,8 +118,8 @@ def test_select_features_any_order_ignoring_the_target(tmp_path):
 
 def test_require_lists_the_columns(tmp_path):
     table = tabular.read_csv(write(tmp_path / "t.csv", "a,b\n1,2\n"))
-    with pytest.raises(DataError, match="t.csv has no target column 'y'; its columns are: "
-                                        "'a', 'b'"):
+    with pytest.raises(DataError, match=r"t.csv has no target column 'y'; its columns are: "
+                                        r"'a', 'b'"):
         table.require("y", "target column")
 
 
@@ -170,10 +170,10 @@ def test_npz_errors(tmp_path, arrays, match):
 
 def test_npz_object_arrays_and_broken_archives_are_refused(tmp_path):
     np.savez(tmp_path / "o.npz", a=np.array([1, "x", None], dtype=object))
-    with pytest.raises(DataError, match="o.npz is not a readable .npz archive"):
+    with pytest.raises(DataError, match=r"o.npz is not a readable .npz archive"):
         tabular.read_npz(tmp_path / "o.npz")
     (tmp_path / "z.npz").write_bytes(b"PK\x03\x04 not really a zip")
-    with pytest.raises(DataError, match="z.npz is not a readable .npz archive"):
+    with pytest.raises(DataError, match=r"z.npz is not a readable .npz archive"):
         tabular.read_npz(tmp_path / "z.npz")
 
 
@@ -228,8 +228,8 @@ def test_encode_labels_matches_a_loop_and_decodes_back(rng):
 def test_an_unknown_label_names_its_line(tmp_path):
     table = table_of(tmp_path, ["a", "b", "c", "a"])
     labels = prep.target_labels(table, "t")
-    with pytest.raises(DataError, match="t.csv, line 4, column 't': label 'c' is not one of the 2 "
-                                        "classes the model knows \\('a', 'b'\\)"):
+    with pytest.raises(DataError, match=r"t.csv, line 4, column 't': label 'c' is not one of the 2 "
+                                        r"classes the model knows \('a', 'b'\)"):
         prep.encode_labels(labels, ["a", "b"], table, "t")
 
 
@@ -276,5 +276,5 @@ def test_split_is_seeded_disjoint_and_stratified():
 def test_split_errors():
     with pytest.raises(DataError, match="leaves no validation row"):
         prep.split_indices(3, 0.1, seed=0)
-    with pytest.raises(ConfigError, match="fraction in \\[0, 1\\), got 1.5"):
+    with pytest.raises(ConfigError, match=r"fraction in \[0, 1\), got 1.5"):
         prep.split_indices(10, 1.5)

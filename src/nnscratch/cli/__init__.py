@@ -7,7 +7,9 @@ Where things are:
 - :mod:`.commands`: the commands that work on tables, and what they share;
 - :mod:`.demo`: the article's 3-4-1 network on XOR;
 - :mod:`.options`: the help layout and the options several commands parse alike;
+- :mod:`.outputs`: the files a command writes, checked before any work, written atomically;
 - :mod:`.tables`: reading CSV files and ``.npz`` archives into named columns;
+- :mod:`.cells`: one column's cells as text or as numbers, the bad cell named;
 - :mod:`.preprocessing`: task inference, class labels, standardisation, the validation split.
 """
 

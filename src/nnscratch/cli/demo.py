@@ -14,6 +14,7 @@ from .. import checks
 from ..callbacks import Callback
 from ..errors import MissingDependencyError
 from .options import formatter, parse_widths
+from .outputs import check_figure, write_figure
 
 X = np.array([[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]], dtype=np.float64)
 Y = np.array([0, 1, 1, 0], dtype=np.float64)
@@ -43,9 +44,14 @@ def run(hidden=(4,), activation="sigmoid", loss="sse", learning_rate=1.0, iterat
         print_every=250):
     """Train the article's network; returns ``(network, history, predictions)``."""
     net = build_network(hidden, activation, loss, learning_rate, seed)
+    return (net, *train(net, iterations, print_every))
+
+
+def train(net, iterations=2500, print_every=250):
+    """Full-batch gradient descent on the four samples; returns ``(history, predictions)``."""
     callbacks = [_PrintEvery(print_every, iterations)] if print_every else []
     history = net.fit(X, Y, epochs=iterations, batch_size=None, verbose=0, callbacks=callbacks)
-    return net, history, net.predict(X)[:, 0]
+    return history, net.predict(X)[:, 0]
 
 
 def add_parser(commands):
@@ -70,26 +76,36 @@ def add_parser(commands):
 
 
 def main(args):
-    """Run the demo from parsed command-line arguments."""
+    """Run the demo from parsed command-line arguments.
+
+    Every option, and the figure's path, is checked before anything is printed or trained.
+    """
     hidden = parse_widths(args.hidden, "8,4")
     checks.positive_int(args.iterations, "--iterations")
+    net = build_network(hidden, args.activation, args.loss, args.lr,
+                        checks.seed(args.seed, "--seed"))
+    no_plot = None
+    if args.plot:
+        try:
+            check_figure(args.plot, "loss curve")
+        except MissingDependencyError as exc:            # the demo runs without matplotlib
+            no_plot = exc
     print(f"The article's network: 3-{'-'.join(map(str, hidden))}-1, {args.activation} hidden, "
           f"sigmoid output, loss {args.loss}, learning rate {args.lr:g}, full batch, "
           f"{args.iterations} iterations, seed {args.seed}")
-    _, history, predictions = run(hidden, args.activation, args.loss, args.lr, args.iterations,
-                                    args.seed)
+    history, predictions = train(net, args.iterations)
     losses = history.history["loss"]
     rises = sum(1 for a, b in itertools.pairwise(losses) if b > a)
     print(f"final loss {losses[-1]:.6f}; the loss rose in {rises} of {len(losses) - 1} iterations")
     print("input        target  prediction")
     for x, y, p in zip(X, Y, predictions):
         print(f"{x.astype(int)}  {y:6.0f}  {p:10.4f}")
-    if args.plot:
-        try:
-            from ..plots import plot_history
-            plot_history(history, args.plot, title="The article's network: loss per iteration",
-                         log_scale=True, xlabel="iteration")
-            print(f"loss curve written to {args.plot}")
-        except MissingDependencyError as exc:
-            print(f"no loss curve: {exc}")
+    if no_plot is not None:
+        print(f"no loss curve: {no_plot}")
+    elif args.plot:
+        from ..plots import plot_history
+        figure = plot_history(history, title="The article's network: loss per iteration",
+                              log_scale=True, xlabel="iteration")
+        write_figure(figure, args.plot, "loss curve")
+        print(f"loss curve written to {args.plot}")
     return 0

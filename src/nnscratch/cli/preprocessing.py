@@ -1,7 +1,8 @@
 """Turning a table's columns into what a network trains on: task, class indices, scaled numbers.
 
-Pure functions on a table's columns, taken out as arrays (``cells``) with ``where(row)`` to
-name a cell in messages (:meth:`~nnscratch.cli.tables.Table.locate`):
+Pure functions on a table's columns, taken out as arrays (``cells``, see
+:mod:`nnscratch.cli.cells`) with ``where(row)`` to name a cell in messages
+(:meth:`~nnscratch.cli.tables.Table.locate`):
 
 - :func:`task_of`: classification or regression, from the target's cells, with the reason
   (:func:`infer_task` for a column of a :class:`~nnscratch.cli.tables.Table`);
@@ -18,7 +19,7 @@ import numpy as np
 
 from ..checks import is_number
 from ..errors import ConfigError, DataError
-from .tables import by_row, nonempty, numbers, quote_list, short
+from .cells import by_row, is_text, looks_numeric, nonempty, numbers, quote_list, short, text_array
 
 #: A target of whole numbers is read as class labels when it has at most this many values...
 MAX_INFERRED_CLASSES = 20
@@ -52,11 +53,11 @@ def task_of(cells, target, where=by_row):
     price or a count with hundreds of values is a quantity). ``reason`` says which rule applied.
     An empty cell or a non-finite number is a DataError naming it via ``where(row)``.
     """
-    if cells.dtype.kind == "U":
+    if is_text(cells):
         text = nonempty(cells, where)
         if _parse_floats(text) is None:
-            example = next(cell for cell in text if _parse_floats(np.array([cell])) is None)
-            return "classify", f"the target {target!r} holds text (e.g. {short(str(example))})"
+            example = next(cell for cell in text if not looks_numeric(cell))
+            return "classify", f"the target {target!r} holds text (e.g. {short(example)})"
     values = numbers(cells, where)
     distinct = np.unique(values)
     if not np.all(distinct == np.round(distinct)):
@@ -88,14 +89,15 @@ def labels_of(cells, where=by_row):
 
     Text cells are kept as text (``"07"`` stays ``"07"``); numbers from an archive become
     ``str(value)`` (``3``, ``1.5``). Empty cells and non-finite numbers are DataErrors naming
-    the cell via ``where(row)``.
+    the cell via ``where(row)``. The labels are an object array of Python strings (see
+    :func:`~nnscratch.cli.tables.text_array`), so one long label costs its own length only.
     """
-    if cells.dtype.kind == "U":
+    if is_text(cells):
         return nonempty(cells, where)
     values = numbers(cells, where)                       # rejects NaN and inf, naming the row
     if cells.dtype.kind in "biu":
-        return cells.astype(np.int64).astype(str)
-    return np.array([repr(float(v)) for v in values], dtype=str)
+        return text_array(str(int(v)) for v in cells)
+    return text_array(repr(float(v)) for v in values)
 
 
 def fit_classes(labels):
@@ -103,15 +105,15 @@ def fit_classes(labels):
 
     Returns a list of strings; its index is the class index the network predicts.
     """
-    distinct = np.unique(np.asarray(labels, dtype=str))
+    distinct = [str(label) for label in np.unique(text_array(labels))]
     if len(distinct) < 2:
         raise DataError(f"classification needs at least two classes, the target holds only "
                         f"{quote_list(distinct)}")
-    numbers = _parse_floats(distinct)
-    if numbers is not None and np.all(np.isfinite(numbers)):
-        order = np.lexsort((distinct, numbers))          # by value; ties ("1", "1.0") by text
-        distinct = distinct[order]
-    return [str(label) for label in distinct]
+    values = _parse_floats(text_array(distinct))
+    if values is not None and np.all(np.isfinite(values)):
+        by_value = dict(zip(distinct, values.tolist()))
+        distinct.sort(key=lambda label: (by_value[label], label))   # ties ("1", "1.0") by text
+    return distinct
 
 
 def encode_labels(labels, classes, table=None, target=None):
@@ -121,7 +123,7 @@ def encode_labels(labels, classes, table=None, target=None):
     of ``table``, when given).
     """
     where = table.locate(target) if table is not None else by_row
-    labels = np.asarray(labels, dtype=str)
+    labels = text_array(labels)
     lookup = {label: index for index, label in enumerate(classes)}
     distinct, inverse = np.unique(labels, return_inverse=True)
     codes = np.empty(len(distinct), dtype=np.int64)
@@ -135,8 +137,8 @@ def encode_labels(labels, classes, table=None, target=None):
 
 
 def decode_labels(indices, classes):
-    """The labels (strings) of class indices."""
-    return np.asarray(classes, dtype=str)[np.asarray(indices, dtype=np.int64)]
+    """The labels (an object array of strings) of class indices."""
+    return text_array(classes)[np.asarray(indices, dtype=np.int64)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -153,24 +155,47 @@ def fit_standardization(x):
 
     (the population deviation, NumPy's default ``ddof=0``). A constant column has
     :math:`\\sigma_j = 0`; it is stored as 1 so that column becomes 0 instead of a division by
-    zero.
+    zero. A column whose variance overflows float64 (values beyond about :math:`10^{154}`) is a
+    DataError; the commands never get here with one, since they read numbers only within what
+    float32 holds (:func:`~nnscratch.cli.tables.numbers`), whose squares float64 holds.
     """
     x = np.asarray(x, dtype=np.float64)
     if x.ndim != 2 or len(x) == 0:
         raise DataError(f"standardisation needs a non-empty (samples, features) matrix, got shape "
                         f"{x.shape}")
-    mean = x.mean(axis=0)
-    std = x.std(axis=0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        mean = x.mean(axis=0)
+        std = x.std(axis=0)
+    if not np.all(np.isfinite(std)):
+        column = int(np.argmin(np.isfinite(std)))
+        raise DataError(f"column {column} of the features: its variance is not finite in float64 "
+                        f"(its largest magnitude is {np.max(np.abs(x[:, column])):g})")
     std[std == 0] = 1.0
     return mean, std
 
 
-def standardize(x, mean, std, dtype=np.float32):
-    """The z-scores :math:`(x_{nj} - \\mu_j) / \\sigma_j`, computed in float64, as ``dtype``."""
+def standardize(x, mean, std, dtype=np.float32, where=None):
+    """The z-scores :math:`(x_{nj} - \\mu_j) / \\sigma_j`, computed in float64, as ``dtype``.
+
+    A z-score ``dtype`` cannot hold (a value far from a column the training rows barely spread,
+    say :math:`10^{10}` where :math:`\\sigma_j = 10^{-30}`) is a DataError naming its cell
+    with ``where(row, column)`` (by default ``row 6, column 2``, counting from 0).
+    """
     x = np.asarray(x, dtype=np.float64)
     if x.shape[-1] != len(mean):
         raise DataError(f"standardisation expects {len(mean)} features, got {x.shape[-1]}")
-    return ((x - np.asarray(mean)) / np.asarray(std)).astype(dtype)
+    with np.errstate(over="ignore"):
+        z = (x - np.asarray(mean)) / np.asarray(std)
+        result = z.astype(dtype)
+    bad = ~np.isfinite(result)
+    if bad.any():
+        index = np.unravel_index(np.argmax(bad), bad.shape)
+        row, column = int(index[0]), int(index[-1])
+        place = where(row, column) if where is not None else f"row {row}, column {column}"
+        raise DataError(f"{place}: {x[index]:g} lies {abs(z[index]):.3g} training standard "
+                        f"deviations from the training mean, beyond what {np.dtype(dtype).name} "
+                        "holds")
+    return result
 
 
 def unstandardize(z, mean, std):

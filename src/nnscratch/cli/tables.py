@@ -6,8 +6,11 @@ fill it:
 - :func:`read_csv`: a comma-separated text file (UTF-8, an optional byte-order mark), parsed
   with Python's :mod:`csv` module. The first non-blank line is the header naming the columns;
   every following line is one sample with exactly one cell per column. Blank lines are
-  skipped. Cells stay text until a column is read as numbers (:func:`numbers`), so a
-  column of class names (``"setosa"``) is as welcome as a column of measurements.
+  skipped. Cells stay text until a column is read as numbers
+  (:func:`~nnscratch.cli.cells.numbers`), so a column of class names (``"setosa"``) is as
+  welcome as a column of measurements. The file is read column by column, each column an
+  object array of Python strings (:func:`~nnscratch.cli.cells.text_array`): memory grows with
+  the file, never with rows x columns x the longest cell.
 - :func:`read_npz`: a ``.npz`` archive (``numpy.savez``), in one of two layouts:
 
   * **arrays** ``x`` (N, F) of features and, optionally, ``y`` (N,) of targets, plus an optional
@@ -37,21 +40,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import DataError
-
-MAX_SHOWN = 8          # names listed in a message before "... (N in all)"
-
-
-def quote_list(names, limit=MAX_SHOWN):
-    """``'a', 'b', 'c'`` for a message, shortened to ``limit`` names plus a count."""
-    names = list(names)
-    shown = ", ".join(repr(str(n)) for n in names[:limit])
-    return shown if len(names) <= limit else f"{shown}, ... ({len(names)} in all)"
-
-
-def short(value, limit=40):
-    """``repr`` of a cell for a message: one line (newlines escaped), at most ``limit`` chars."""
-    text = repr(value.item() if isinstance(value, np.generic) else value)
-    return text if len(text) <= limit else text[:limit - 4] + "...'"
+from .cells import looks_numeric, numbers, quote_list, short, text_array
 
 
 @dataclass
@@ -65,8 +54,8 @@ class Table:
     names : list of str
         Column names, in file order.
     columns : dict
-        ``name -> 1-D array``: text (``str`` dtype) from a CSV file; numbers or text from an
-        archive.
+        ``name -> 1-D array``: text (an object array of ``str``, see :func:`text_array`) from a
+        CSV file; numbers or text (``str`` dtype) from an archive.
     lines : array of int or None
         CSV: the file line each row starts on (the header is line 1). None for an archive.
     origins : dict
@@ -124,36 +113,35 @@ def _open_error(path, exc):
     return DataError(f"cannot read data file {path!r}: {reason}")
 
 
-def _looks_numeric(text):
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 def read_csv(path):
-    """Read a CSV file with a header line into a :class:`Table` of text columns."""
+    """Read a CSV file with a header line into a :class:`Table` of text columns.
+
+    Cells are stripped of surrounding spaces; each column is an object array of strings.
+    """
     path = os.fspath(path)
     source = os.path.basename(path) or path
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
-            header, header_line, rows, lines = _csv_rows(handle, source)
+            header, header_line, cells, lines = _csv_columns(handle, source)
     except OSError as exc:
         raise _open_error(path, exc) from None
     if header is None:
         raise DataError(f"{source} is empty: expected a header line naming the columns, then one "
                         "line per sample")
-    if not rows:
+    if not lines:
         raise DataError(f"{source} has a header (line {header_line}) but no data lines")
-    cells = np.array(rows, dtype=str)                 # (N, C); every row has len(header) cells
-    columns = {name: np.char.strip(cells[:, j]) for j, name in enumerate(header)}
+    columns = {}
+    for j, name in enumerate(header):
+        columns[name], cells[j] = text_array(cells[j]), None     # free each list once copied
     return Table(source, header, columns, lines=np.array(lines, dtype=np.int64))
 
 
-def _csv_rows(handle, source):
-    """``(header, its line, rows, the line each row starts on)`` of an open CSV file."""
-    rows, lines, header, header_line = [], [], None, None
+def _csv_columns(handle, source):
+    """``(header, its line, cells by column, the line each row starts on)`` of an open CSV file.
+
+    ``cells[j]`` is the list of column ``j``'s stripped cells: the file is never held as rows.
+    """
+    cells, lines, header, header_line = [], [], None, None
     reader = csv.reader(handle, strict=True)
     last_line = 0
     try:
@@ -165,12 +153,14 @@ def _csv_rows(handle, source):
                 header, header_line = [cell.strip() for cell in record], start
                 _check_names(header, f"{source}, line {start} (the header)")
                 _check_not_numbers(header, source, start)
+                cells = [[] for _ in header]
                 continue
             if len(record) != len(header):
                 raise DataError(
                     f"{source}, line {start}: {len(record)} cell(s), but the header "
                     f"(line {header_line}) names {len(header)} columns")
-            rows.append(record)
+            for column, cell in zip(cells, record):
+                column.append(cell.strip())
             lines.append(start)
     except csv.Error as exc:
         hint = "; is a quote never closed?" if "end of data" in str(exc) else ""
@@ -178,7 +168,7 @@ def _csv_rows(handle, source):
     except UnicodeDecodeError as exc:
         raise DataError(f"{source} is not UTF-8 text ({exc.reason} at byte {exc.start} of a "
                         f"block near line {last_line + 1})") from None
-    return header, header_line, rows, lines
+    return header, header_line, cells, lines
 
 
 def _check_names(names, where):
@@ -195,7 +185,7 @@ def _check_names(names, where):
 
 def _check_not_numbers(header, source, line):
     """A first line of numbers is data, not a header: say so instead of training on it."""
-    if all(_looks_numeric(name) for name in header):
+    if all(looks_numeric(name) for name in header):
         raise DataError(f"{source}, line {line}: expected a header naming the columns, got numbers "
                         f"({short(','.join(header))}); add a first line such as x1,x2,...,target")
 
@@ -281,52 +271,13 @@ def _column_table(arrays, source):
 # Columns as numbers, features as a matrix
 # ---------------------------------------------------------------------------------------------
 
-def _cell_problem(cell):
-    """Why one cell is not a finite number (None if it is one), e.g. ``is empty``."""
-    if isinstance(cell, str) or (isinstance(cell, np.generic) and cell.dtype.kind == "U"):
-        text = str(cell).strip()
-        if not text:
-            return "empty cell, expected a number"
-        try:
-            value = float(text)
-        except ValueError:
-            return f"expected a number, got {short(text)}"
-    else:
-        value = float(cell)
-    if not np.isfinite(value):
-        return f"expected a finite number, got {short(str(cell).strip())}"
-    return None
-
-
-def by_row(row):
-    """Where a cell is when no table is at hand: ``row 6`` (``column`` for the whole column)."""
-    return "column" if row is None else f"row {row}"
-
-
-def numbers(cells, where=by_row):
-    """Cells (text or numbers, 1-D) as float64, or a DataError naming the first bad cell.
-
-    Text cells are parsed as Python parses floats (``1``, ``-2.5``, ``1e-3``); an empty cell,
-    text that is not a number, NaN and infinity are errors. ``where(row)`` names a cell in
-    the message (see :meth:`Table.locate`).
-    """
-    try:
-        with np.errstate(invalid="ignore", over="ignore"):
-            values = cells.astype(np.float64)
-        ok = np.isfinite(values)
-        if ok.all():
-            return values
-        first = int(np.argmin(ok))
-    except ValueError:                           # a cell that is not a number: find the first
-        first = next((i for i, cell in enumerate(cells) if _cell_problem(cell) is not None), None)
-        if first is None:                        # NumPy and float() disagree on some spelling
-            raise DataError(f"{where(None)}: not every cell is a number") from None
-    raise DataError(f"{where(first)}: {_cell_problem(cells[first])}")
-
-
 def numeric_column(table, name):
-    """Column ``name`` of ``table`` as float64 numbers (see :func:`numbers`)."""
-    return numbers(table.require(name), table.locate(name))
+    """Column ``name`` of ``table`` as float64 numbers within what float32 holds.
+
+    These are the numbers a network sees (features, a target to regress); see
+    :func:`~nnscratch.cli.cells.numbers`.
+    """
+    return numbers(table.require(name), table.locate(name), float32=True)
 
 
 def feature_matrix(table, names, dtype=np.float64):
@@ -354,15 +305,6 @@ def select_features(table, features, ignore=()):
         raise DataError(f"{counts}: the model was not trained on {quote_list(extra)} (its "
                         f"features are: {quote_list(features)})")
     return list(features)
-
-
-def nonempty(cells, where=by_row):
-    """Cells as stripped strings, or a DataError naming the first empty cell."""
-    text = np.char.strip(cells.astype(str))
-    empty = text == ""
-    if empty.any():
-        raise DataError(f"{where(int(np.argmax(empty)))}: empty cell")
-    return text
 
 
 def split_target(table, target):

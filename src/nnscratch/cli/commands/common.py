@@ -1,5 +1,5 @@
 """What the table commands share: the training record kept in a model file, preparing a table's
-columns for a trained model, scoring, and writing files only when everything succeeded.
+columns for a trained model, and scoring. (Where they write: :mod:`nnscratch.cli.outputs`.)
 
 ``nnscratch train`` stores its preprocessing in the model file's user metadata (see
 ``Network.save``) under the key :data:`RECORD_KEY`::
@@ -20,7 +20,7 @@ import os
 import numpy as np
 
 from ...checks import is_number
-from ...errors import ConfigError, ModelFileError
+from ...errors import ModelFileError
 from ..preprocessing import decode_labels, encode_labels, standardize, target_labels, unstandardize
 from ..tables import feature_matrix, numeric_column, select_features
 
@@ -105,26 +105,40 @@ def check_record(record, network, path):
 # A table's columns for a trained model
 # ---------------------------------------------------------------------------------------------
 
+def target_for(table, record, given):
+    """The target column to read: ``given`` or the one the model was trained on."""
+    target = given or record["target"]
+    table.require(target, "target column")
+    return target
+
+
 def model_inputs(table, record, network, ignore=()):
-    """The standardised (N, F) input of ``network`` from the feature columns of ``table``."""
+    """The standardised (N, F) input of ``network`` from the feature columns of ``table``.
+
+    A value the network's dtype cannot hold, or whose z-score it cannot hold, is a DataError
+    naming its cell.
+    """
     names = select_features(table, record["features"], ignore=ignore)
     x = feature_matrix(table, names)
-    return standardize(x, record["feature_mean"], record["feature_std"], dtype=network.dtype)
+    return standardize(x, record["feature_mean"], record["feature_std"], dtype=network.dtype,
+                       where=lambda row, column: table.where(row, names[column]))
 
 
-def model_targets(table, record, target):
+def model_targets(table, record, target, dtype=np.float64):
     """``(y_true, y_network)``: the target in its own units / labels, and as the network trains on.
 
     Classification: class indices for both (the network's loss may want them one-hot; see
-    :func:`network_targets`). Regression: the values, and their z-scores.
+    :func:`network_targets`). Regression: the values, and their z-scores as ``dtype`` (a
+    z-score ``dtype`` cannot hold is a DataError naming its cell).
     """
     if record["task"] == "classify":
         labels = target_labels(table, target)
         indices = encode_labels(labels, record["classes"], table, target)
         return indices, indices
     values = numeric_column(table, target)
-    scaled = (values - record["target_mean"]) / record["target_std"]
-    return values, scaled.reshape(-1, 1)
+    scaled = standardize(values[:, None], [record["target_mean"]], [record["target_std"]],
+                         dtype=dtype, where=lambda row, _: table.where(row, target))
+    return values, scaled
 
 
 def network_targets(network, y, num_classes=None):
@@ -175,30 +189,3 @@ def format_scores(result):
     return "  ".join(f"{key} {value:.4g}" if key != "accuracy" else f"{key} {value:.4f}"
                      for key, value in result.items())
 
-
-# ---------------------------------------------------------------------------------------------
-# Files
-# ---------------------------------------------------------------------------------------------
-
-def check_writable(path, what):
-    """Refuse, before any work, an output path whose folder does not exist or that is a folder."""
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if os.path.isdir(path):
-        raise ConfigError(f"cannot write the {what} to {path!r}: it is a folder")
-    if not os.path.isdir(folder):
-        raise ConfigError(f"cannot write the {what} to {path!r}: folder {folder!r} does not exist")
-    return path
-
-
-def write_text(path, text, what):
-    """Write ``text`` (UTF-8) to ``path`` atomically: the complete file or nothing."""
-    from ...saving.atomic import write_atomic
-    write_atomic(path, [text.encode("utf-8")], what=what)
-
-
-def target_for(table, record, given):
-    """The target column to read: ``given`` or the one the model was trained on."""
-    target = given or record["target"]
-    table.require(target, "target column")
-    return target

@@ -39,7 +39,7 @@ def evaluate_table(network, record, table, target=None):
     """``(scores, confusion matrix or None)`` of the model on a table holding the target."""
     target = common.target_for(table, record, target)
     x = common.model_inputs(table, record, network, ignore={target})
-    y_true, y_network = common.model_targets(table, record, target)
+    y_true, y_network = common.model_targets(table, record, target, dtype=network.dtype)
     output = network.predict(x)
     result = common.scores(network, record, x, y_true, y_network, output)
     matrix = None

@@ -34,6 +34,8 @@ def describe(network, record, path):
     lines.append(f"parameters: {network.count_params()} ({trainable} trainable), "
                  f"input shape {network.input_shape}, output shape {network.output_shape}, "
                  f"epochs trained {network.epochs_trained}")
+    lines.append("checksum: verified" if getattr(network, "checksum", None)
+                 else "checksum: none (written by another tool)")
     if record is None:
         lines.append("no training record: this file was not written by 'nnscratch train'")
         return lines

@@ -10,7 +10,8 @@ model file. The output has one row per input row, in the input's order:
   target.
 
 Without ``--out`` the CSV goes to standard output. Nothing is written (neither to the file nor
-to standard output) unless every row could be read and predicted.
+to standard output) unless every row could be read and predicted. ``--out`` may not name the
+model file, the data file or any other model file.
 """
 
 import csv
@@ -18,6 +19,7 @@ import io
 import sys
 
 from ..options import formatter, plain
+from ..outputs import check_output, write_text
 from ..tables import read_table
 from . import common
 
@@ -65,14 +67,15 @@ def to_csv(header, rows):
 def run(args):
     """Predict from parsed arguments; returns 0."""
     if args.out:
-        common.check_writable(args.out, "predictions")
+        check_output(args.out, "predictions", protect_models=True,
+                     inputs=[(args.model, "model file"), (args.data, "data file")])
     network, record = common.load_model(args.model)
     table = read_table(args.data)
     x = common.model_inputs(table, record, network, ignore={record["target"]})
     values, probabilities = common.predictions(network, record, x)
     text = to_csv(*prediction_rows(record, values, probabilities))
     if args.out:
-        common.write_text(args.out, text, "predictions file")
+        write_text(args.out, text, "predictions file")
         print(f"{len(values)} predictions of {record['target']!r} written to {args.out}")
     else:
         sys.stdout.write(text)

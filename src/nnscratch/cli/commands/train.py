@@ -21,7 +21,9 @@ import datetime
 
 from ... import checks, optimizers
 from ...errors import ConfigError
+from ..cells import numbers, quote_list, short
 from ..options import add_verbose, formatter, parse_widths, plain
+from ..outputs import check_figure, check_output, write_figure
 from ..preprocessing import (
     encode_labels,
     fit_classes,
@@ -31,7 +33,7 @@ from ..preprocessing import (
     standardize,
     task_of,
 )
-from ..tables import numbers, quote_list, read_table, split_target
+from ..tables import read_table, split_target
 from . import common
 
 DEFAULT_LOSS = {"classify": "sparse_categorical_crossentropy", "regress": "mse"}
@@ -104,18 +106,20 @@ def _target_name(table, given):
 
 
 def check_options(args):
-    """Check the options before any data is read; returns ``(hidden widths, optimizer)``."""
+    """Check the options before any data is read; returns ``(hidden widths, optimizer)``.
+
+    The model file may not be the data file; the figure may be neither, nor any model file.
+    """
     hidden = parse_widths(args.hidden, "64,32")
     checks.positive_int(args.epochs, "--epochs")
     checks.integer(args.batch_size, "--batch-size", low=0)
     checks.seed(args.seed, "--seed")
     optimizer_args = {} if args.lr is None else {"learning_rate": args.lr}
     optimizer = optimizers.get(args.optimizer, **optimizer_args)
-    common.check_writable(args.out, "model")
-    if args.plot:
-        from ...plots import pyplot
-        pyplot()                                         # matplotlib missing: fail before training
-        common.check_writable(args.plot, "loss curves")
+    data = (args.data, "data file")
+    check_output(args.out, "model", inputs=[data])
+    if args.plot:                                        # matplotlib missing: fail before training
+        check_figure(args.plot, "loss curves", inputs=[data, (args.out, "model file")])
     return hidden, optimizer
 
 
@@ -124,7 +128,8 @@ def read_data(path, target, task=None):
 
     Keys: ``source``, ``rows``, ``target`` (its name), ``features`` (names), ``x_raw`` (N, F)
     float64, ``y`` (class indices, or the target's values to regress), ``task``, ``how`` (why
-    that task), ``classes`` (labels by index, or None).
+    that task), ``classes`` (labels by index, or None), ``where`` (``where(row, column name)``
+    names a cell in messages). Features and a target to regress must be numbers float32 holds.
     """
     table = read_table(path)
     target = _target_name(table, target)
@@ -141,9 +146,9 @@ def read_data(path, target, task=None):
         classes = fit_classes(labels)
         y = encode_labels(labels, classes)
     else:
-        y = numbers(cells, where)
+        y = numbers(cells, where, float32=True)
     return dict(source=table.source, rows=len(table), target=target, features=features,
-                x_raw=x_raw, y=y, task=task, how=how, classes=classes)
+                x_raw=x_raw, y=y, task=task, how=how, classes=classes, where=table.where)
 
 
 def prepare(args):
@@ -178,11 +183,13 @@ def run(args):
           f"target {p['target']!r}")
     print(f"task: {task} ({p['how']})")
     if classes is not None:
-        mapping = ", ".join(f"{c!r}={i}" for i, c in enumerate(classes[:20]))
+        mapping = ", ".join(f"{short(c)}={i}" for i, c in enumerate(classes[:20]))
         print(f"classes: {len(classes)}: {mapping}" + (", ..." if len(classes) > 20 else ""))
 
+    cell = p["where"]                                    # cell(row, column name), for messages
     mean, std = fit_standardization(p["x_raw"][train_rows])
-    x = standardize(p["x_raw"], mean, std)
+    x = standardize(p["x_raw"], mean, std,               # validation rows may lie far out
+                    where=lambda row, column: cell(row, p["features"][column]))
     record = {"version": common.RECORD_VERSION, "task": task, "target": p["target"],
               "features": p["features"], "feature_mean": mean.tolist(),
               "feature_std": std.tolist(), "classes": classes,
@@ -193,7 +200,8 @@ def run(args):
         t_mean, t_std = fit_standardization(p["y"][train_rows, None])
         record["target_mean"], record["target_std"] = float(t_mean[0]), float(t_std[0])
         y_true = p["y"]
-        y_network = standardize(p["y"][:, None], t_mean, t_std)
+        y_network = standardize(p["y"][:, None], t_mean, t_std,
+                                where=lambda row, _: cell(row, p["target"]))
 
     loss = args.loss or DEFAULT_LOSS[task]
     n_outputs = len(classes) if task == "classify" else 1
@@ -239,7 +247,8 @@ def run(args):
     print(f"model written to {args.out}")
     if args.plot:
         from ...plots import plot_history
-        plot_history(history, args.plot, title=f"{p['source']}: {task} {p['target']!r}")
+        figure = plot_history(history, title=f"{p['source']}: {task} {p['target']!r}")
+        write_figure(figure, args.plot, "loss curves")
         print(f"loss curves written to {args.plot}")
     return 0
 
