@@ -7,7 +7,28 @@ from .base import SCALE_LIMIT, ElementwiseActivation
 from .kernels import _exp, _square
 
 
-class Softshrink(ElementwiseActivation):
+class Shrink(ElementwiseActivation):
+    r"""Base of the shrinkage functions: zero inside :math:`[-\lambda, \lambda]`, slope 1 outside.
+
+    Holds the threshold ``lambd`` (default 0.5, in :math:`[0, 10^3]`) and the derivative both
+    share, :math:`f'(z) = 1` where :math:`|z| > \lambda`, else 0, with subgradient 0 at
+    :math:`z = \pm\lambda` (as PyTorch). A subclass writes only ``_forward``.
+    """
+
+    hyperparameters = ("lambd",)
+
+    def __init__(self, lambd=0.5):
+        self.lambd = checks.number(lambd, f"{type(self).__name__} lambd", low=0.0, high=SCALE_LIMIT)
+
+    def _derivative(self, z, a):
+        return self._outside(z)
+
+    def _outside(self, z):
+        """1 where ``|z| > lambd``, else 0 (so 0 at the kinks)."""
+        return (np.abs(z) > self.lambd).astype(z.dtype)
+
+
+class Softshrink(Shrink):
     r"""Soft thresholding, with threshold ``lambd`` (default 0.5, in :math:`[0, 10^3]`).
 
     .. math::
@@ -21,23 +42,12 @@ class Softshrink(ElementwiseActivation):
 
     name = "softshrink"
     aliases = ("soft_shrink",)
-    hyperparameters = ("lambd",)
-
-    def __init__(self, lambd=0.5):
-        self.lambd = checks.number(lambd, "Softshrink lambd", low=0.0, high=SCALE_LIMIT)
 
     def _forward(self, z):
         return (z - np.sign(z) * self.lambd) * self._outside(z)
 
-    def _derivative(self, z, a):
-        return self._outside(z)
 
-    def _outside(self, z):
-        """1 where ``|z| > lambd``, else 0 (so 0 at the kinks)."""
-        return (np.abs(z) > self.lambd).astype(z.dtype)
-
-
-class Hardshrink(ElementwiseActivation):
+class Hardshrink(Shrink):
     r"""Hard thresholding, with threshold ``lambd`` (default 0.5, in :math:`[0, 10^3]`).
 
     .. math::
@@ -50,20 +60,9 @@ class Hardshrink(ElementwiseActivation):
 
     name = "hardshrink"
     aliases = ("hard_shrink",)
-    hyperparameters = ("lambd",)
-
-    def __init__(self, lambd=0.5):
-        self.lambd = checks.number(lambd, "Hardshrink lambd", low=0.0, high=SCALE_LIMIT)
 
     def _forward(self, z):
         return z * self._outside(z)
-
-    def _derivative(self, z, a):
-        return self._outside(z)
-
-    def _outside(self, z):
-        """1 where ``|z| > lambd``, else 0 (so 0 at the kinks)."""
-        return (np.abs(z) > self.lambd).astype(z.dtype)
 
 
 class Gaussian(ElementwiseActivation):

@@ -85,7 +85,8 @@ class MonitorCallback(Callback):
 
     ``mode="auto"`` maximizes accuracy-like metrics (those whose metric class says
     ``greater_is_better``, ``val_`` prefix ignored) and minimizes losses and errors; the mode
-    chosen is kept in ``mode``.
+    chosen is kept in ``mode``. The callbacks that keep the best epoch's weights record it with
+    :meth:`reset_best` and :meth:`record_best`.
 
     Parameters
     ----------
@@ -131,3 +132,16 @@ class MonitorCallback(Callback):
         if self.mode == "min":
             return current < reference - self.min_delta
         return current > reference + self.min_delta
+
+    def reset_best(self):
+        """No best epoch yet: ``best``, ``best_epoch`` and ``best_weights`` are None."""
+        self.best = None
+        self.best_epoch = None
+        self.best_weights = None
+
+    def record_best(self, current, epoch, copy_weights=True):
+        """Keep ``current`` and ``epoch`` as the best so far and, if ``copy_weights``, a copy of
+        the network's weights and buffers in ``best_weights``."""
+        self.best, self.best_epoch = current, epoch
+        if copy_weights:
+            self.best_weights = self.network.get_weights()

@@ -48,9 +48,7 @@ class EarlyStopping(MonitorCallback):
 
     def on_train_begin(self, logs=None):
         self.wait = 0
-        self.best = None
-        self.best_epoch = None
-        self.best_weights = None
+        self.reset_best()
         self.stopped_epoch = None
         self.restored = False
         self._last_epoch = None
@@ -62,9 +60,7 @@ class EarlyStopping(MonitorCallback):
         current = self.monitored_value(logs)
         self.wait += 1
         if self.is_improvement(current, self.best):
-            self.best, self.best_epoch = current, epoch
-            if self.restore_best_weights:
-                self.best_weights = self.network.get_weights()
+            self.record_best(current, epoch, copy_weights=self.restore_best_weights)
             if self.baseline is None or self.is_improvement(current, self.baseline):
                 self.wait = 0
         if self.wait > 0 and self.wait >= self.patience:

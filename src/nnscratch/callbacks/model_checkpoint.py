@@ -46,9 +46,7 @@ class ModelCheckpoint(MonitorCallback):
         self.save_best_only = boolean(save_best_only, "ModelCheckpoint save_best_only")
         self.include_optimizer = boolean(include_optimizer, "ModelCheckpoint include_optimizer")
         self.verbose = integer(verbose, "ModelCheckpoint verbose", low=0, high=1)
-        self.best = None
-        self.best_epoch = None
-        self.best_weights = None
+        self.reset_best()
         self.saved_paths = []
 
     def on_epoch_end(self, epoch, logs=None):
@@ -60,8 +58,7 @@ class ModelCheckpoint(MonitorCallback):
             current = self.monitored_value(logs)
             improved = self.is_improvement(current, self.best)
             if improved:
-                self.best, self.best_epoch = current, epoch
-                self.best_weights = self.network.get_weights()
+                self.record_best(current, epoch)
         if self.filepath is not None and (improved or not self.save_best_only):
             path = self._format_path(epoch, logs)
             self.network.save(path, include_optimizer=self.include_optimizer)

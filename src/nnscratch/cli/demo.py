@@ -13,11 +13,13 @@ import numpy as np
 from .. import checks
 from ..callbacks import Callback
 from ..errors import MissingDependencyError
-from .options import formatter, parse_widths
+from .options import add_command, parse_widths
 from .outputs import check_figure, write_figure
 
 X = np.array([[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]], dtype=np.float64)
 Y = np.array([0, 1, 1, 0], dtype=np.float64)
+
+EPILOG = "example: nnscratch demo --activation tanh --hidden 8 --lr 0.5 --plot xor.png"
 
 
 def build_network(hidden=(4,), activation="sigmoid", loss="sse", learning_rate=1.0, seed=0,
@@ -56,11 +58,8 @@ def train(net, iterations=2500, print_every=250):
 
 def add_parser(commands):
     """Register ``nnscratch demo``."""
-    parser = commands.add_parser(
-        "demo", help="train the article's 3-4-1 network on its four samples",
-        description=__doc__,
-        epilog="example: nnscratch demo --activation tanh --hidden 8 --lr 0.5 --plot xor.png",
-        formatter_class=formatter())
+    parser = add_command(commands, "demo", "train the article's 3-4-1 network on its four samples",
+                         __doc__, EPILOG, main)
     parser.add_argument("--hidden", default="4",
                         help="hidden layer widths, comma separated (default: 4)")
     parser.add_argument("--activation", default="sigmoid",
@@ -72,7 +71,6 @@ def add_parser(commands):
     parser.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     parser.add_argument("--plot", default="nnscratch_demo_loss.png",
                         help="where to write the loss curve PNG (default: %(default)s; '' for none)")
-    parser.set_defaults(run=main)
 
 
 def main(args):

@@ -16,6 +16,25 @@ def plain(docstring):
     return docstring.replace("``", "")
 
 
+def add_command(commands, name, summary, doc, epilog, run):
+    """Register the sub-command ``name`` on argparse's sub-parsers ``commands``; returns its parser.
+
+    ``summary`` is its line in ``nnscratch --help``; its ``--help`` shows the module docstring
+    ``doc`` and the ``epilog`` (examples) with their line breaks kept; ``run(args)`` is what it
+    calls.
+    """
+    parser = commands.add_parser(name, help=summary, description=plain(doc), epilog=epilog,
+                                 formatter_class=formatter())
+    parser.set_defaults(run=run)
+    return parser
+
+
+def add_model_and_data(parser, data_help):
+    """The ``MODEL DATA`` arguments of the commands that apply a trained model to a table."""
+    parser.add_argument("model", metavar="MODEL", help="a model file written by 'nnscratch train'")
+    parser.add_argument("data", metavar="DATA", help=data_help)
+
+
 def add_verbose(parser):
     """The ``--verbose`` option of commands that train."""
     parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1,

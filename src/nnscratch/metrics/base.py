@@ -7,12 +7,28 @@ from ..registry import Configurable, Registry
 class Metric(Configurable):
     """A named metric with its settings: ``metric(y_pred, y_true) -> float``.
 
-    Subclasses set ``name`` (the registry key and the key in ``fit``'s logs), ``function``
-    (the pure function), ``hyperparameters`` (keyword arguments passed on to it, kept as
-    attributes of the same name) and ``greater_is_better`` (False for errors).
+    A subclass names, in its class header, its ``name`` (the registry key and the key in
+    ``fit``'s logs), its ``function`` (the pure function) and, for errors,
+    ``greater_is_better=False``::
+
+        class MeanAbsoluteError(Metric, name="mae", function=mae, greater_is_better=False):
+            ...
+
+    (class attributes of those names, ``function`` a staticmethod, work as well). Its
+    ``hyperparameters`` are keyword arguments passed on to the function, kept as attributes of
+    the same names.
     """
 
     greater_is_better = True
+
+    def __init_subclass__(cls, name=None, function=None, greater_is_better=None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if name is not None:
+            cls.name = name
+        if function is not None:
+            cls.function = staticmethod(function)
+        if greater_is_better is not None:
+            cls.greater_is_better = greater_is_better
 
     def __call__(self, y_pred, y_true):
         function = type(self).function

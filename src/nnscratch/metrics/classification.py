@@ -129,29 +129,22 @@ def f1(y_pred, y_true, average="macro", threshold=0.5):
 # Metric classes
 # --------------------------------------------------------------------------------------------
 
-class Accuracy(Metric):
+class Accuracy(Metric, name="accuracy", function=accuracy):
     """Share of samples whose predicted class (argmax, or p > 0.5 for one output) is right."""
 
-    name = "accuracy"
-    function = staticmethod(accuracy)
 
-
-class BinaryAccuracy(Metric):
+class BinaryAccuracy(Metric, name="binary_accuracy", function=binary_accuracy):
     """Share of outputs on the right side of ``threshold`` (see :func:`binary_accuracy`)."""
 
-    name = "binary_accuracy"
-    function = staticmethod(binary_accuracy)
     hyperparameters = ("threshold",)
 
     def __init__(self, threshold=0.5):
         self.threshold = number(threshold, "BinaryAccuracy threshold")
 
 
-class TopKAccuracy(Metric):
+class TopKAccuracy(Metric, name="top_k_accuracy", function=top_k_accuracy):
     """Share of samples whose true class is among the ``k`` best scores (one-hot or sparse)."""
 
-    name = "top_k_accuracy"
-    function = staticmethod(top_k_accuracy)
     hyperparameters = ("k",)
 
     def __init__(self, k=5):
@@ -168,22 +161,13 @@ class AveragedMetric(Metric):
         self.threshold = number(threshold, f"{type(self).__name__} threshold")
 
 
-class Precision(AveragedMetric):
+class Precision(AveragedMetric, name="precision", function=precision):
     """Precision, macro or micro averaged (see :func:`precision`)."""
 
-    name = "precision"
-    function = staticmethod(precision)
 
-
-class Recall(AveragedMetric):
+class Recall(AveragedMetric, name="recall", function=recall):
     """Recall, macro or micro averaged (see :func:`recall`)."""
 
-    name = "recall"
-    function = staticmethod(recall)
 
-
-class F1(AveragedMetric):
+class F1(AveragedMetric, name="f1", function=f1):
     """F1 score, macro or micro averaged (see :func:`f1`)."""
-
-    name = "f1"
-    function = staticmethod(f1)

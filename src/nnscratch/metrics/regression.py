@@ -50,32 +50,17 @@ def r2(y_pred, y_true):
     return float(np.mean(scores))
 
 
-class MeanAbsoluteError(Metric):
+class MeanAbsoluteError(Metric, name="mae", function=mae, greater_is_better=False):
     """mean |y_pred - y_true| (see :func:`mae`)."""
 
-    name = "mae"
-    greater_is_better = False
-    function = staticmethod(mae)
 
-
-class MeanSquaredError(Metric):
+class MeanSquaredError(Metric, name="mse", function=mse, greater_is_better=False):
     """mean (y_pred - y_true)^2 (see :func:`mse`)."""
 
-    name = "mse"
-    greater_is_better = False
-    function = staticmethod(mse)
 
-
-class RootMeanSquaredError(Metric):
+class RootMeanSquaredError(Metric, name="rmse", function=rmse, greater_is_better=False):
     """sqrt(mean (y_pred - y_true)^2) (see :func:`rmse`)."""
 
-    name = "rmse"
-    greater_is_better = False
-    function = staticmethod(rmse)
 
-
-class R2(Metric):
+class R2(Metric, name="r2", function=r2):
     """Coefficient of determination (see :func:`r2`)."""
-
-    name = "r2"
-    function = staticmethod(r2)

@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from .. import checks
-from .base import Optimizer, fraction, non_negative, positive
+from .base import Optimizer, fraction, keep, non_negative, positive
 
 
 class AdamFamily(Optimizer):
@@ -44,13 +44,10 @@ class AdamFamily(Optimizer):
     def __init__(self, learning_rate, beta_1, beta_2, epsilon, weight_decay,
                  decoupled_weight_decay=False, **kwargs):
         super().__init__(learning_rate, **kwargs)
-        owner = type(self).__name__
-        self.beta_1 = fraction(beta_1, f"{owner} beta_1")
-        self.beta_2 = fraction(beta_2, f"{owner} beta_2")
-        self.epsilon = positive(epsilon, f"{owner} epsilon")
-        self.weight_decay = non_negative(weight_decay, f"{owner} weight_decay")
-        self.decoupled_weight_decay = checks.boolean(decoupled_weight_decay,
-                                                     f"{owner} decoupled_weight_decay")
+        keep(self, fraction, beta_1=beta_1, beta_2=beta_2)
+        keep(self, positive, epsilon=epsilon)
+        keep(self, non_negative, weight_decay=weight_decay)
+        keep(self, checks.boolean, decoupled_weight_decay=decoupled_weight_decay)
 
     def _decayed_gradient(self, param, grad, lr):
         """Apply the weight decay; returns the gradient to use from here on.
@@ -107,7 +104,7 @@ class Adam(AdamFamily):
                  weight_decay=0.0, amsgrad=False, decoupled_weight_decay=False, **kwargs):
         super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay,
                          decoupled_weight_decay, **kwargs)
-        self.amsgrad = checks.boolean(amsgrad, f"{type(self).__name__} amsgrad")
+        keep(self, checks.boolean, amsgrad=amsgrad)
 
     def init_state(self, param):
         state = {"exp_avg": np.zeros_like(param), "exp_avg_sq": np.zeros_like(param)}
@@ -232,7 +229,7 @@ class NAdam(AdamFamily):
                  weight_decay=0.0, momentum_decay=4e-3, decoupled_weight_decay=False, **kwargs):
         super().__init__(learning_rate, beta_1, beta_2, epsilon, weight_decay,
                          decoupled_weight_decay, **kwargs)
-        self.momentum_decay = non_negative(momentum_decay, f"{type(self).__name__} momentum_decay")
+        keep(self, non_negative, momentum_decay=momentum_decay)
 
     def init_state(self, param):
         return {"exp_avg": np.zeros_like(param), "exp_avg_sq": np.zeros_like(param),

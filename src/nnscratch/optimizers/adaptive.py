@@ -8,7 +8,7 @@ squares, Adadelta by the same average with the step's units restored by a second
 import numpy as np
 
 from .. import checks
-from .base import Optimizer, fraction, non_negative, positive
+from .base import Optimizer, fraction, keep, non_negative, positive
 
 
 class Adagrad(Optimizer):
@@ -35,12 +35,9 @@ class Adagrad(Optimizer):
     def __init__(self, learning_rate=1e-2, lr_decay=0.0, weight_decay=0.0,
                  initial_accumulator_value=0.0, epsilon=1e-10, **kwargs):
         super().__init__(learning_rate, **kwargs)
-        owner = type(self).__name__
-        self.lr_decay = non_negative(lr_decay, f"{owner} lr_decay")
-        self.weight_decay = non_negative(weight_decay, f"{owner} weight_decay")
-        self.initial_accumulator_value = non_negative(
-            initial_accumulator_value, f"{owner} initial_accumulator_value")
-        self.epsilon = positive(epsilon, f"{owner} epsilon")
+        keep(self, non_negative, lr_decay=lr_decay, weight_decay=weight_decay,
+             initial_accumulator_value=initial_accumulator_value)
+        keep(self, positive, epsilon=epsilon)
 
     def init_state(self, param):
         return {"sum": np.full_like(param, self.initial_accumulator_value)}
@@ -82,10 +79,9 @@ class Adadelta(Optimizer):
 
     def __init__(self, learning_rate=1.0, rho=0.9, epsilon=1e-6, weight_decay=0.0, **kwargs):
         super().__init__(learning_rate, **kwargs)
-        owner = type(self).__name__
-        self.rho = fraction(rho, f"{owner} rho")
-        self.epsilon = positive(epsilon, f"{owner} epsilon")
-        self.weight_decay = non_negative(weight_decay, f"{owner} weight_decay")
+        keep(self, fraction, rho=rho)
+        keep(self, positive, epsilon=epsilon)
+        keep(self, non_negative, weight_decay=weight_decay)
 
     def init_state(self, param):
         return {"square_avg": np.zeros_like(param), "acc_delta": np.zeros_like(param)}
@@ -138,12 +134,11 @@ class RMSprop(Optimizer):
     def __init__(self, learning_rate=1e-2, rho=0.99, epsilon=1e-8, weight_decay=0.0,
                  momentum=0.0, centered=False, **kwargs):
         super().__init__(learning_rate, **kwargs)
-        owner = type(self).__name__
-        self.rho = fraction(rho, f"{owner} rho")
-        self.epsilon = positive(epsilon, f"{owner} epsilon")
-        self.weight_decay = non_negative(weight_decay, f"{owner} weight_decay")
-        self.momentum = fraction(momentum, f"{owner} momentum")
-        self.centered = checks.boolean(centered, f"{owner} centered")
+        keep(self, fraction, rho=rho)
+        keep(self, positive, epsilon=epsilon)
+        keep(self, non_negative, weight_decay=weight_decay)
+        keep(self, fraction, momentum=momentum)
+        keep(self, checks.boolean, centered=centered)
 
     def init_state(self, param):
         state = {"square_avg": np.zeros_like(param)}

@@ -12,7 +12,8 @@ other modules rely on are defined here:
   checkpoint saves and restores, and ``init_state``, whose keys a loaded checkpoint must have;
 - ``get_config()``, from which ``nnscratch.optimizers.get`` rebuilds the optimizer.
 
-The helpers for update rules (scratch arrays, L2 and decoupled weight decay, moving averages)
+:func:`keep` checks a subclass's hyperparameters and keeps them as attributes (the schedules use it
+too). The helpers for update rules (scratch arrays, L2 and decoupled weight decay, moving averages)
 take every hyperparameter they use as an argument, so that this class reads no attribute that
 only some optimizers have.
 """
@@ -35,10 +36,27 @@ def non_negative(value, what):
     return checks.number(value, what, low=0)
 
 
-def fraction(value, what, closed=False):
-    """``value`` as a float in [0, 1) (a beta, a momentum, a smoothing constant), [0, 1] if
-    ``closed`` (a dampening)."""
-    return checks.number(value, what, low=0, high=1, high_open=not closed)
+def fraction(value, what):
+    """``value`` as a float in [0, 1): a beta, a momentum, a smoothing constant."""
+    return checks.number(value, what, low=0, high=1, high_open=True)
+
+
+def unit_interval(value, what):
+    """``value`` as a float in [0, 1]: a dampening."""
+    return checks.number(value, what, low=0, high=1)
+
+
+def keep(owner, rule, **values):
+    """Check each ``name=value`` with ``rule`` and keep the result as ``owner.name``.
+
+    ``rule(value, what)`` is one of the checks above (or in :mod:`nnscratch.checks`); ``what``
+    names the class and the argument, so ``keep(self, fraction, beta_1=beta_1)`` in Adam refuses
+    ``beta_1=1.0`` with ``Adam beta_1 must be a number in [0, 1), got 1.0``. Hyperparameters are
+    kept under their own names because :class:`~nnscratch.registry.Configurable` reads them back
+    from there for ``get_config`` and ``repr``.
+    """
+    for name, value in values.items():
+        setattr(owner, name, rule(value, f"{type(owner).__name__} {name}"))
 
 
 class Optimizer(Configurable):

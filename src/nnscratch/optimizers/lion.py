@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from .base import Optimizer, fraction, non_negative
+from .base import Optimizer, fraction, keep, non_negative
 
 
 class Lion(Optimizer):
@@ -30,10 +30,8 @@ class Lion(Optimizer):
 
     def __init__(self, learning_rate=1e-4, beta_1=0.9, beta_2=0.99, weight_decay=0.0, **kwargs):
         super().__init__(learning_rate, **kwargs)
-        owner = type(self).__name__
-        self.beta_1 = fraction(beta_1, f"{owner} beta_1")
-        self.beta_2 = fraction(beta_2, f"{owner} beta_2")
-        self.weight_decay = non_negative(weight_decay, f"{owner} weight_decay")
+        keep(self, fraction, beta_1=beta_1, beta_2=beta_2)
+        keep(self, non_negative, weight_decay=weight_decay)
 
     def init_state(self, param):
         return {"exp_avg": np.zeros_like(param)}

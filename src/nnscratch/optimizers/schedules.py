@@ -33,14 +33,15 @@ import numpy as np
 from .. import checks
 from ..errors import ConfigError
 from ..registry import Configurable, Registry
-from .base import positive
+from .base import keep, positive
 
 
 class Schedule(Configurable):
     """Base class: ``schedule(step)`` checks the step and returns ``float(self.rate(step))``.
 
     A subclass sets ``name`` (its key in :data:`REGISTRY`) and ``hyperparameters`` (its
-    constructor arguments, kept as attributes of the same names), from which
+    constructor arguments, checked and kept as attributes of the same names, most by
+    ``optimizers.base.keep``), from which
     :class:`~nnscratch.registry.Configurable` writes ``get_config`` and ``repr``.
     """
 
@@ -62,7 +63,7 @@ class Constant(Schedule):
     hyperparameters = ("learning_rate",)
 
     def __init__(self, learning_rate):
-        self.learning_rate = positive(learning_rate, f"{type(self).__name__} learning_rate")
+        keep(self, positive, learning_rate=learning_rate)
 
     def rate(self, step):
         return self.learning_rate
@@ -80,11 +81,9 @@ class StepDecay(Schedule):
     hyperparameters = ("initial_learning_rate", "step_size", "gamma")
 
     def __init__(self, initial_learning_rate, step_size, gamma=0.1):
-        owner = type(self).__name__
-        self.initial_learning_rate = positive(initial_learning_rate,
-                                              f"{owner} initial_learning_rate")
-        self.step_size = checks.positive_int(step_size, f"{owner} step_size")
-        self.gamma = positive(gamma, f"{owner} gamma")
+        keep(self, positive, initial_learning_rate=initial_learning_rate)
+        keep(self, checks.positive_int, step_size=step_size)
+        keep(self, positive, gamma=gamma)
 
     def rate(self, step):
         return self.initial_learning_rate * self.gamma ** (step // self.step_size)
@@ -104,16 +103,15 @@ class MultiStepDecay(Schedule):
     hyperparameters = ("initial_learning_rate", "milestones", "gamma")
 
     def __init__(self, initial_learning_rate, milestones, gamma=0.1):
+        keep(self, positive, initial_learning_rate=initial_learning_rate)
         owner = type(self).__name__
-        self.initial_learning_rate = positive(initial_learning_rate,
-                                              f"{owner} initial_learning_rate")
         if not isinstance(milestones, (list, tuple, np.ndarray)) or len(milestones) == 0:
             raise ConfigError(f"{owner} milestones must be a non-empty list of step numbers, "
                               f"got {milestones!r}")
         self.milestones = [checks.integer(m, f"{owner} milestone", low=0) for m in milestones]
         if any(b <= a for a, b in zip(self.milestones, self.milestones[1:])):
             raise ConfigError(f"{owner} milestones must increase strictly, got {self.milestones}")
-        self.gamma = positive(gamma, f"{owner} gamma")
+        keep(self, positive, gamma=gamma)
 
     def rate(self, step):
         passed = bisect.bisect_right(self.milestones, step)             # milestones m_i <= step
@@ -135,12 +133,9 @@ class ExponentialDecay(Schedule):
     hyperparameters = ("initial_learning_rate", "decay_rate", "decay_steps", "staircase")
 
     def __init__(self, initial_learning_rate, decay_rate, decay_steps=1, staircase=False):
-        owner = type(self).__name__
-        self.initial_learning_rate = positive(initial_learning_rate,
-                                              f"{owner} initial_learning_rate")
-        self.decay_rate = positive(decay_rate, f"{owner} decay_rate")
-        self.decay_steps = checks.positive_int(decay_steps, f"{owner} decay_steps")
-        self.staircase = checks.boolean(staircase, f"{owner} staircase")
+        keep(self, positive, initial_learning_rate=initial_learning_rate, decay_rate=decay_rate)
+        keep(self, checks.positive_int, decay_steps=decay_steps)
+        keep(self, checks.boolean, staircase=staircase)
 
     def rate(self, step):
         exponent = step // self.decay_steps if self.staircase else step / self.decay_steps
@@ -172,10 +167,9 @@ class CosineDecay(Schedule):
     hyperparameters = ("initial_learning_rate", "total_steps", "warmup_steps", "min_learning_rate")
 
     def __init__(self, initial_learning_rate, total_steps, warmup_steps=0, min_learning_rate=0.0):
+        keep(self, positive, initial_learning_rate=initial_learning_rate)
+        keep(self, checks.positive_int, total_steps=total_steps)
         owner = type(self).__name__
-        self.initial_learning_rate = positive(initial_learning_rate,
-                                              f"{owner} initial_learning_rate")
-        self.total_steps = checks.positive_int(total_steps, f"{owner} total_steps")
         self.warmup_steps = checks.integer(warmup_steps, f"{owner} warmup_steps", low=0)
         if self.warmup_steps >= self.total_steps:
             raise ConfigError(f"{owner} warmup_steps must be less than total_steps, got "
@@ -228,16 +222,15 @@ class OneCycle(Schedule):
 
     def __init__(self, max_learning_rate, total_steps, pct_start=0.3, anneal_strategy="cos",
                  div_factor=25.0, final_div_factor=1e4, three_phase=False):
+        keep(self, positive, max_learning_rate=max_learning_rate)
         owner = type(self).__name__
-        self.max_learning_rate = positive(max_learning_rate, f"{owner} max_learning_rate")
         self.total_steps = checks.integer(total_steps, f"{owner} total_steps", low=2)
         self.pct_start = checks.number(pct_start, f"{owner} pct_start", low=0, high=1,
                                        low_open=True, high_open=True)
         self.anneal_strategy = checks.choice(anneal_strategy, f"{owner} anneal_strategy",
                                              ("cos", "linear"))
-        self.div_factor = positive(div_factor, f"{owner} div_factor")
-        self.final_div_factor = positive(final_div_factor, f"{owner} final_div_factor")
-        self.three_phase = checks.boolean(three_phase, f"{owner} three_phase")
+        keep(self, positive, div_factor=div_factor, final_div_factor=final_div_factor)
+        keep(self, checks.boolean, three_phase=three_phase)
         initial = self.max_learning_rate / self.div_factor
         final = initial / self.final_div_factor
         up_end = self.pct_start * self.total_steps - 1

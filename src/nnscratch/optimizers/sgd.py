@@ -5,7 +5,7 @@ import numpy as np
 
 from .. import checks
 from ..errors import ConfigError
-from .base import Optimizer, fraction, non_negative
+from .base import Optimizer, fraction, keep, non_negative, unit_interval
 
 
 class SGD(Optimizer):
@@ -36,14 +36,13 @@ class SGD(Optimizer):
     def __init__(self, learning_rate=1e-3, momentum=0.0, dampening=0.0, nesterov=False,
                  weight_decay=0.0, **kwargs):
         super().__init__(learning_rate, **kwargs)
-        owner = type(self).__name__
-        self.momentum = fraction(momentum, f"{owner} momentum")
-        self.dampening = fraction(dampening, f"{owner} dampening", closed=True)
-        self.weight_decay = non_negative(weight_decay, f"{owner} weight_decay")
-        self.nesterov = checks.boolean(nesterov, f"{owner} nesterov")
+        keep(self, fraction, momentum=momentum)
+        keep(self, unit_interval, dampening=dampening)
+        keep(self, non_negative, weight_decay=weight_decay)
+        keep(self, checks.boolean, nesterov=nesterov)
         if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
-            raise ConfigError(f"{owner} with nesterov=True needs momentum > 0 and dampening 0, "
-                              f"got momentum={momentum}, dampening={dampening}")
+            raise ConfigError(f"{type(self).__name__} with nesterov=True needs momentum > 0 and "
+                              f"dampening 0, got momentum={momentum}, dampening={dampening}")
 
     def elementwise_stateless(self):
         return not self.momentum                                 # plain (weight-decayed) descent

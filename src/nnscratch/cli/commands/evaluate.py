@@ -10,7 +10,7 @@ and RMSE in the target's units, and R2.
 import numpy as np
 
 from ... import metrics
-from ..options import formatter, plain
+from ..options import add_command, add_model_and_data
 from ..tables import read_table
 from . import common
 
@@ -24,14 +24,12 @@ examples:
 
 def add_parser(commands):
     """Register ``nnscratch evaluate``."""
-    parser = commands.add_parser(
-        "evaluate", help="loss and metrics of a trained model on a labelled CSV/NPZ table",
-        description=plain(__doc__), epilog=EPILOG, formatter_class=formatter())
-    parser.add_argument("model", metavar="MODEL", help="a model file written by 'nnscratch train'")
-    parser.add_argument("data", metavar="DATA", help="the labelled table (.csv or .npz)")
+    parser = add_command(commands, "evaluate",
+                         "loss and metrics of a trained model on a labelled CSV/NPZ table",
+                         __doc__, EPILOG, run)
+    add_model_and_data(parser, "the labelled table (.csv or .npz)")
     parser.add_argument("--target", metavar="COLUMN",
                         help="the column holding the true values (default: the model's target)")
-    parser.set_defaults(run=run)
     return parser
 
 

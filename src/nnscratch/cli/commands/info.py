@@ -8,7 +8,7 @@ options, epochs, optimizer, final metrics and date.
 
 import os
 
-from ..options import formatter, plain
+from ..options import add_command
 from . import common
 
 EPILOG = """\
@@ -18,11 +18,10 @@ example:
 
 def add_parser(commands):
     """Register ``nnscratch info``."""
-    parser = commands.add_parser(
-        "info", help="show a model file's architecture and how it was trained",
-        description=plain(__doc__), epilog=EPILOG, formatter_class=formatter())
+    parser = add_command(commands, "info",
+                         "show a model file's architecture and how it was trained",
+                         __doc__, EPILOG, run)
     parser.add_argument("model", metavar="MODEL", help="a model file (.nns)")
-    parser.set_defaults(run=run)
     return parser
 
 

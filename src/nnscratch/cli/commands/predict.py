@@ -18,7 +18,7 @@ import csv
 import io
 import sys
 
-from ..options import formatter, plain
+from ..options import add_command, add_model_and_data
 from ..outputs import check_output, write_text
 from ..tables import read_table
 from . import common
@@ -33,14 +33,12 @@ examples:
 
 def add_parser(commands):
     """Register ``nnscratch predict``."""
-    parser = commands.add_parser(
-        "predict", help="predict every row of a CSV/NPZ table with a trained model",
-        description=plain(__doc__), epilog=EPILOG, formatter_class=formatter())
-    parser.add_argument("model", metavar="MODEL", help="a model file written by 'nnscratch train'")
-    parser.add_argument("data", metavar="DATA", help="the table to predict (.csv or .npz)")
+    parser = add_command(commands, "predict",
+                         "predict every row of a CSV/NPZ table with a trained model",
+                         __doc__, EPILOG, run)
+    add_model_and_data(parser, "the table to predict (.csv or .npz)")
     parser.add_argument("--out", metavar="PREDICTIONS.csv",
                         help="write the predictions to this CSV file (default: standard output)")
-    parser.set_defaults(run=run)
     return parser
 
 

@@ -22,7 +22,7 @@ import datetime
 from ... import checks, optimizers
 from ...errors import ConfigError
 from ..cells import numbers, quote_list, short
-from ..options import add_verbose, formatter, parse_widths, plain
+from ..options import add_command, add_verbose, parse_widths
 from ..outputs import check_figure, check_output, write_figure
 from ..preprocessing import (
     encode_labels,
@@ -52,9 +52,8 @@ how the model was trained; 'nnscratch predict', 'evaluate' and 'info' read them 
 
 def add_parser(commands):
     """Register ``nnscratch train``."""
-    parser = commands.add_parser(
-        "train", help="train a network on a CSV/NPZ table and save it",
-        description=plain(__doc__), epilog=EPILOG, formatter_class=formatter())
+    parser = add_command(commands, "train", "train a network on a CSV/NPZ table and save it",
+                         __doc__, EPILOG, run)
     parser.add_argument("data", metavar="DATA", help="the training table (.csv or .npz)")
     parser.add_argument("--target", metavar="COLUMN",
                         help="the column to predict (required for CSV; default y for an NPZ "
@@ -91,7 +90,6 @@ def add_parser(commands):
     parser.add_argument("--plot", metavar="FIGURE.png",
                         help="also draw the training and validation loss curves to this PNG")
     add_verbose(parser)
-    parser.set_defaults(run=run)
     return parser
 
 
