@@ -167,7 +167,7 @@ def test_every_optimizer_state_round_trips(optimizer, tmp_path):
 def test_optimizer_with_a_schedule_and_options_round_trips(tmp_path):
     lr = ns.schedules.StepDecay(0.05, step_size=2, gamma=0.5)
     opt = ns.optimizers.SGD(learning_rate=lr, momentum=0.9, nesterov=True, clipnorm=1.0)
-    net, x, y = make_example("Dense", optimizer=opt)
+    net, _, _ = make_example("Dense", optimizer=opt)
     net.save(tmp_path / "m.nns")
     loaded = ns.load(tmp_path / "m.nns")
     assert_same_network(net, loaded)
@@ -238,11 +238,11 @@ def test_user_registered_activation_and_loss_are_saved_by_name(tmp_path, monkeyp
         assert ns.load(tmp_path / "m.nns").layers[0].activation.name == "cube_io_test"
         with monkeypatch.context() as patch:
             patch.delitem(activations.REGISTRY.added, "cube_io_test")
-            with pytest.raises(ModelFileError, match="cube_io_test.*not registered"):
+            with pytest.raises(ModelFileError, match=r"cube_io_test.*not registered"):
                 ns.load(tmp_path / "m.nns")
         with monkeypatch.context() as patch:
             patch.delitem(losses.REGISTRY.added, "quartic_io_test")
-            with pytest.raises(ModelFileError, match="quartic_io_test.*not registered"):
+            with pytest.raises(ModelFileError, match=r"quartic_io_test.*not registered"):
                 ns.load(tmp_path / "m.nns")
     finally:
         activations.REGISTRY.added.pop("cube_io_test", None)
@@ -344,7 +344,7 @@ def test_missing_file_and_folder(tmp_path):
     assert isinstance(info.value, OSError) and "nope.nns" in str(info.value)
     with pytest.raises(ModelFileError, match="folder"):
         ns.load(tmp_path)
-    with pytest.raises(ModelFileError, match="str or os.PathLike"):
+    with pytest.raises(ModelFileError, match=r"str or os.PathLike"):
         ns.load(3)
 
 

@@ -6,6 +6,9 @@ test kills that child with SIGKILL after a random delay spanning a few saves. Af
 the target must be byte for byte a complete save of A or of B (and load), and the temporary
 file a killed save left behind must be gone after the next save. Forking from the warm process
 keeps a trial at a few milliseconds instead of the cost of starting Python and NumPy.
+
+The default run kills 200 saves; the long run (``pytest -m long tests/test_io_crash.py -s``)
+kills 1,000 and prints how many landed mid-write.
 """
 
 import os
@@ -24,7 +27,8 @@ import nnscratch as ns
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork and SIGKILL (POSIX)")
 
-TRIALS = 200
+TRIALS = 200         # kills in the default run
+LONG_TRIALS = 1000   # kills in the long run (pytest -m long)
 
 
 def build_models():
@@ -88,7 +92,9 @@ def saves_folder(tmp_path):
         yield tmp_path / "saves"
 
 
-def test_sigkill_during_save_leaves_the_old_or_the_new_model(tmp_path, saves_folder):
+@pytest.mark.parametrize("trials", [TRIALS, pytest.param(LONG_TRIALS, marks=pytest.mark.long,
+                                                        id="long")])
+def test_sigkill_during_save_leaves_the_old_or_the_new_model(tmp_path, saves_folder, trials):
     folder = saves_folder
     target = folder / "model.nns"
     src = os.path.dirname(os.path.dirname(os.path.abspath(ns.__file__)))
@@ -116,7 +122,7 @@ def test_sigkill_during_save_leaves_the_old_or_the_new_model(tmp_path, saves_fol
         start = time.perf_counter()
         models[0].save(folder / "timing.nns")
         save_seconds = time.perf_counter() - start
-        for trial in range(TRIALS):
+        for trial in range(trials):
             pid = ask(f"fork {trial}")
             time.sleep(rng.uniform(0.0, 2.0 * save_seconds))
             os.kill(pid, signal.SIGKILL)
@@ -139,9 +145,9 @@ def test_sigkill_during_save_leaves_the_old_or_the_new_model(tmp_path, saves_fol
         saver.stdin.close()
         saver.wait(timeout=30)
     elapsed = time.perf_counter() - began
-    print(f"\n{TRIALS} SIGKILL trials in {elapsed:.2f} s (one save: {save_seconds * 1e3:.1f} ms); "
+    print(f"\n{trials} SIGKILL trials in {elapsed:.2f} s (one save: {save_seconds * 1e3:.1f} ms); "
           f"killed mid-write: {killed_mid_write}; target was A {outcomes[0]} / B {outcomes[1]} times")
-    assert killed_mid_write >= TRIALS // 10, "too few kills landed inside a save to test anything"
+    assert killed_mid_write >= trials // 10, "too few kills landed inside a save to test anything"
     assert min(outcomes) > 0
 
 

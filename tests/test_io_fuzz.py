@@ -4,6 +4,9 @@ Over 1,000 mutated files per run (plus every truncation of a small file): bit fl
 header bytes, random length fields, random headers, broken tensor entries, duplicate names,
 overlapping offsets, and random values anywhere in the architecture and training state. Each
 file is loaded with warnings turned into errors, so a NumPy warning would fail the test too.
+
+The long mode (``pytest -m long tests/test_io_fuzz.py -s``) runs every fuzz test with
+:data:`LONG` times as many files, over 100,000 in all, and prints how many it loaded.
 """
 
 import json
@@ -22,11 +25,15 @@ from nnscratch.errors import ModelFileError
 from nnscratch.layers.base import LAYER_CLASSES
 from nnscratch.saving import container
 
+LONG = 80    # the long mode's factor: 1,530 files by default, 122,400 under -m long
+
+# Every fuzz test runs once at its default size and once, marked ``long``, LONG times bigger.
+SCALES = [1, pytest.param(LONG, marks=pytest.mark.long, id="long")]
 
 
-def fuzz(examples):
-    """Hypothesis settings for one fuzz test: ``examples`` files, no deadline."""
-    return settings(max_examples=examples, deadline=None, database=None,
+def fuzz(examples, scale=1):
+    """Hypothesis settings for one fuzz test: ``examples * scale`` files, no deadline."""
+    return settings(max_examples=examples * scale, deadline=None, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
 
 
@@ -105,33 +112,71 @@ def test_every_truncation_and_extension_is_refused():
             saving.load_bytes(BASE + tail, ns.Network, "fuzz.nns")
 
 
-@fuzz(300)
-@given(st.lists(st.tuples(st.integers(0, len(BASE) - 1), st.integers(0, 7)), min_size=1,
-                max_size=4))
-def test_bit_flips(flips):
-    data = bytearray(BASE)
-    for position, bit in flips:
-        data[position] ^= 1 << bit
-    load_or_refuse(bytes(data))
+@pytest.mark.parametrize("scale", SCALES)
+def test_bit_flips(scale):
+    @fuzz(300, scale)
+    @given(st.lists(st.tuples(st.integers(0, len(BASE) - 1), st.integers(0, 7)), min_size=1,
+                    max_size=4))
+    def run(flips):
+        data = bytearray(BASE)
+        for position, bit in flips:
+            data[position] ^= 1 << bit
+        load_or_refuse(bytes(data))
+
+    run()
 
 
-@fuzz(200)
-@given(st.integers(8, HEADER_END), st.integers(0, 4), st.binary(max_size=6), st.booleans())
-def test_header_splices(position, deleted, inserted, fix_length):
-    body = BASE[8:HEADER_END]
-    at = position - 8
-    body = body[:at] + inserted + body[at + deleted:]
-    data = with_length(body + BASE[HEADER_END:], len(body) if fix_length else None)
-    if not fix_length:
-        data = BASE[:8] + data[8:]
-    load_or_refuse(data)
+@pytest.mark.parametrize("scale", SCALES)
+def test_header_splices(scale):
+    @fuzz(200, scale)
+    @given(st.integers(8, HEADER_END), st.integers(0, 4), st.binary(max_size=6), st.booleans())
+    def run(position, deleted, inserted, fix_length):
+        body = BASE[8:HEADER_END]
+        at = position - 8
+        body = body[:at] + inserted + body[at + deleted:]
+        data = with_length(body + BASE[HEADER_END:], len(body) if fix_length else None)
+        if not fix_length:
+            data = BASE[:8] + data[8:]
+        load_or_refuse(data)
+
+    run()
 
 
-@fuzz(100)
-@given(st.one_of(st.integers(0, 2 ** 64 - 1), st.integers(0, len(BASE) + 16),
-                 st.sampled_from([2 ** 63, 2 ** 64 - 1, 100 * 2 ** 20 + 1])))
-def test_random_length_fields(length):
-    load_or_refuse(length.to_bytes(8, "little") + BASE[8:])
+@pytest.mark.parametrize("scale", SCALES)
+def test_random_length_fields(scale):
+    @fuzz(100, scale)
+    @given(st.one_of(st.integers(0, 2 ** 64 - 1), st.integers(0, len(BASE) + 16),
+                     st.sampled_from([2 ** 63, 2 ** 64 - 1, 100 * 2 ** 20 + 1])))
+    def run(length):
+        load_or_refuse(length.to_bytes(8, "little") + BASE[8:])
+
+    run()
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_bit_flips_in_the_tensors_behind_a_fresh_checksum(scale):
+    """Weights changed with the checksum made to match: NaN/inf are refused, others load."""
+    @fuzz(100, scale)
+    @given(st.lists(st.tuples(st.integers(0, len(BASE) - HEADER_END - 1), st.integers(0, 7)),
+                    min_size=1, max_size=4))
+    def run(flips):
+        section = bytearray(BASE[HEADER_END:])
+        for position, bit in flips:
+            section[position] ^= 1 << bit
+        load_or_refuse(assemble(tensors_of(bytes(section)), BASE_HEADER))
+
+    run()
+
+
+def tensors_of(section):
+    """BASE's ``(name, array)`` tensors read from ``section``, its data section (changed)."""
+    entries = {k: v for k, v in json.loads(BASE[8:HEADER_END]).items() if k != "__metadata__"}
+    found = []
+    for name, entry in entries.items():
+        dtype = container.DTYPES[entry["dtype"]]
+        begin, end = entry["data_offsets"]
+        found.append((name, np.frombuffer(section[begin:end], dtype).reshape(entry["shape"])))
+    return found
 
 
 entry_strategy = st.one_of(
@@ -144,17 +189,21 @@ entry_strategy = st.one_of(
     }))
 
 
-@fuzz(150)
-@given(st.dictionaries(st.text(max_size=6), entry_strategy, max_size=4),
-       st.none() | st.dictionaries(st.text(max_size=4), st.text(max_size=4) | json_values,
-                                   max_size=3),
-       st.binary(max_size=80))
-def test_random_headers(entries, metadata, data):
-    header = dict(entries)
-    if metadata is not None:
-        header["__metadata__"] = metadata
-    body = json.dumps(header).encode()
-    load_or_refuse(with_length(body) + data)
+@pytest.mark.parametrize("scale", SCALES)
+def test_random_headers(scale):
+    @fuzz(150, scale)
+    @given(st.dictionaries(st.text(max_size=6), entry_strategy, max_size=4),
+           st.none() | st.dictionaries(st.text(max_size=4), st.text(max_size=4) | json_values,
+                                       max_size=3),
+           st.binary(max_size=80))
+    def run(entries, metadata, data):
+        header = dict(entries)
+        if metadata is not None:
+            header["__metadata__"] = metadata
+        body = json.dumps(header).encode()
+        load_or_refuse(with_length(body) + data)
+
+    run()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -165,42 +214,50 @@ def _raw_header():
     return json.loads(BASE[8:HEADER_END])
 
 
-@fuzz(150)
-@given(st.data())
-def test_broken_tensor_entries(data):
-    header = _raw_header()
-    names = [k for k in header if k != "__metadata__"]
-    name = data.draw(st.sampled_from(names))
-    field = data.draw(st.sampled_from(["dtype", "shape", "data_offsets", "name", "drop"]))
-    if field == "name":
-        header[data.draw(st.sampled_from(names))] = header[name]     # shared/overlapping bytes
-        header[data.draw(st.text(max_size=8))] = dict(header[name])
-    elif field == "drop":
-        del header[name]
-    elif field == "data_offsets":
-        begin = data.draw(st.integers(0, len(BASE)))
-        header[name]["data_offsets"] = [begin, begin + data.draw(st.integers(-8, 64))]
-    elif field == "shape":
-        header[name]["shape"] = data.draw(st.lists(st.integers(0, 6), max_size=3) | json_values)
-    else:
-        header[name]["dtype"] = data.draw(st.sampled_from(list(container.DTYPES)) | json_values)
-    load_or_refuse(with_length(json.dumps(header).encode()) + BASE[HEADER_END:])
+@pytest.mark.parametrize("scale", SCALES)
+def test_broken_tensor_entries(scale):
+    @fuzz(150, scale)
+    @given(st.data())
+    def run(data):
+        header = _raw_header()
+        names = [k for k in header if k != "__metadata__"]
+        name = data.draw(st.sampled_from(names))
+        field = data.draw(st.sampled_from(["dtype", "shape", "data_offsets", "name", "drop"]))
+        if field == "name":
+            header[data.draw(st.sampled_from(names))] = header[name]     # shared/overlapping bytes
+            header[data.draw(st.text(max_size=8))] = dict(header[name])
+        elif field == "drop":
+            del header[name]
+        elif field == "data_offsets":
+            begin = data.draw(st.integers(0, len(BASE)))
+            header[name]["data_offsets"] = [begin, begin + data.draw(st.integers(-8, 64))]
+        elif field == "shape":
+            header[name]["shape"] = data.draw(st.lists(st.integers(0, 6), max_size=3) | json_values)
+        else:
+            header[name]["dtype"] = data.draw(st.sampled_from(list(container.DTYPES)) | json_values)
+        load_or_refuse(with_length(json.dumps(header).encode()) + BASE[HEADER_END:])
+
+    run()
 
 
-@fuzz(60)
-@given(st.data())
-def test_duplicate_names_in_the_header_text(data):
+@pytest.mark.parametrize("scale", SCALES)
+def test_duplicate_names_in_the_header_text(scale):
     """JSON text with one key twice (a dict cannot hold it): the parser must notice."""
-    text = BASE[8:HEADER_END].decode().rstrip()
-    header = json.loads(text)
-    names = [k for k in header if k != "__metadata__"]
-    name = data.draw(st.sampled_from(names + ["__metadata__"]))
-    duplicate = json.dumps({name: header[name]})[1:-1]
-    text = text[:-1] + "," + duplicate + "}"
-    with pytest.raises(ModelFileError, match="duplicate key"):
-        saving.load_bytes(with_length(text.encode()) + BASE[HEADER_END:], ns.Network,
-                           "fuzz.nns")
-    LOADED[0] += 1
+    @fuzz(60, scale)
+    @given(st.data())
+    def run(data):
+        text = BASE[8:HEADER_END].decode().rstrip()
+        header = json.loads(text)
+        names = [k for k in header if k != "__metadata__"]
+        name = data.draw(st.sampled_from(names + ["__metadata__"]))
+        duplicate = json.dumps({name: header[name]})[1:-1]
+        text = text[:-1] + "," + duplicate + "}"
+        with pytest.raises(ModelFileError, match="duplicate key"):
+            saving.load_bytes(with_length(text.encode()) + BASE[HEADER_END:], ns.Network,
+                               "fuzz.nns")
+        LOADED[0] += 1
+
+    run()
 
 
 def _mutate_json(value, data, depth=0):
@@ -234,40 +291,56 @@ def _mutate_json(value, data, depth=0):
     return data.draw(json_values)
 
 
-@fuzz(250)
-@given(st.data())
-def test_random_changes_anywhere_in_the_architecture(data):
-    arch = json.loads(BASE_HEADER["architecture"])
-    header = {**BASE_HEADER, "architecture": json.dumps(_mutate_json(arch, data))}
-    load_or_refuse(assemble(BASE_TENSORS, header))
+@pytest.mark.parametrize("scale", SCALES)
+def test_random_changes_anywhere_in_the_architecture(scale):
+    @fuzz(250, scale)
+    @given(st.data())
+    def run(data):
+        arch = json.loads(BASE_HEADER["architecture"])
+        header = {**BASE_HEADER, "architecture": json.dumps(_mutate_json(arch, data))}
+        load_or_refuse(assemble(BASE_TENSORS, header))
+
+    run()
 
 
-@fuzz(120)
-@given(st.data())
-def test_random_changes_anywhere_in_the_training_state(data):
-    state = json.loads(BASE_HEADER["training_state"])
-    header = {**BASE_HEADER, "training_state": json.dumps(_mutate_json(state, data))}
-    load_or_refuse(assemble(BASE_TENSORS, header))
+@pytest.mark.parametrize("scale", SCALES)
+def test_random_changes_anywhere_in_the_training_state(scale):
+    @fuzz(120, scale)
+    @given(st.data())
+    def run(data):
+        state = json.loads(BASE_HEADER["training_state"])
+        header = {**BASE_HEADER, "training_state": json.dumps(_mutate_json(state, data))}
+        load_or_refuse(assemble(BASE_TENSORS, header))
+
+    run()
 
 
-@fuzz(100)
-@given(st.sampled_from(["architecture", "training_state", "format", "format_version"]),
-       st.text(max_size=40) | json_values.map(json.dumps))
-def test_garbage_metadata_values(key, value):
-    load_or_refuse(assemble(BASE_TENSORS, {**BASE_HEADER, key: value}))
+@pytest.mark.parametrize("scale", SCALES)
+def test_garbage_metadata_values(scale):
+    @fuzz(100, scale)
+    @given(st.sampled_from(["architecture", "training_state", "format", "format_version"]),
+           st.text(max_size=40) | json_values.map(json.dumps))
+    def run(key, value):
+        load_or_refuse(assemble(BASE_TENSORS, {**BASE_HEADER, key: value}))
+
+    run()
 
 
-@fuzz(100)
-@given(st.data())
-def test_tensor_shapes_and_dtypes_swapped(data):
-    tensors = list(BASE_TENSORS)
-    index = data.draw(st.integers(0, len(tensors) - 1))
-    name, value = tensors[index]
-    dtype = data.draw(st.sampled_from([np.float32, np.float64, np.int64, np.float16, np.uint8]))
-    shape = tuple(data.draw(st.lists(st.integers(0, 4), max_size=3)))
-    tensors[index] = (data.draw(st.sampled_from([name, name + "x", "optimizer/" + name])),
-                      np.zeros(shape, dtype))
-    load_or_refuse(assemble(tensors, BASE_HEADER))
+@pytest.mark.parametrize("scale", SCALES)
+def test_tensor_shapes_and_dtypes_swapped(scale):
+    @fuzz(100, scale)
+    @given(st.data())
+    def run(data):
+        tensors = list(BASE_TENSORS)
+        index = data.draw(st.integers(0, len(tensors) - 1))
+        name = tensors[index][0]
+        dtype = data.draw(st.sampled_from([np.float32, np.float64, np.int64, np.float16, np.uint8]))
+        shape = tuple(data.draw(st.lists(st.integers(0, 4), max_size=3)))
+        tensors[index] = (data.draw(st.sampled_from([name, name + "x", "optimizer/" + name])),
+                          np.zeros(shape, dtype))
+        load_or_refuse(assemble(tensors, BASE_HEADER))
+
+    run()
 
 
 @pytest.fixture(scope="module", autouse=True)

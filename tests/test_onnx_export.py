@@ -195,7 +195,7 @@ def test_network_matches_onnx_runtime(case, tmp_path, rng):
 
 def test_float64_network_exports_as_float32(tmp_path, rng):
     layers = [ns.Conv1D(3, 3), ns.Flatten(), ns.Dense(2, activation="tanh")]
-    net, path = check_export(tmp_path, layers, (2, 6), rng, dtype="float64")
+    _, path = check_export(tmp_path, layers, (2, 6), rng, dtype="float64")
     model = onnx.load(str(path))
     assert all(t.data_type == onnx.TensorProto.FLOAT for t in model.graph.initializer)
 
@@ -289,7 +289,10 @@ def test_model_interface(tmp_path, rng):
     assert [op.version for op in model.opset_import if op.domain in ("", "ai.onnx")] == [OPSET]
     (inp,), (out,) = model.graph.input, model.graph.output
     assert inp.name == "input" and out.name == "output"
-    dims = lambda v: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]
+
+    def dims(v):
+        return [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]
+
     assert dims(inp) == ["N", 1, 5, 5]
     assert dims(out) == ["N", 3]
     assert inp.type.tensor_type.elem_type == onnx.TensorProto.FLOAT

@@ -10,24 +10,35 @@ A model file is a safetensors file (:mod:`.container`), so other tools
   and, in the metadata, the optimizer's step count and the states of every random generator;
 - ``__metadata__`` (strings only, as the format requires): ``"format"``: ``"nnscratch"``;
   ``"format_version"``: ``"1"``; ``"architecture"`` (:mod:`.architecture`), a JSON string of
-  the layers, loss, optimizer hyperparameters, metrics and user metadata;
-  ``"training_state"`` with ``include_optimizer``.
+  the layers, loss, optimizer hyperparameters, metrics and user metadata (at most 32 levels
+  deep and 4 MiB); ``"training_state"`` with ``include_optimizer``; ``"tensors_sha256"``, the
+  SHA-256 of the data section (every byte after the header), verified by every load
+  (:mod:`.container`; a file written by another tool without it loads unverified, and the
+  loaded network's ``checksum`` is then None).
 
 Nothing in a file is executed or imported: layer classes are looked up by name in the layer
 table, activations, losses, optimizers and metrics in their registries. A model that uses a
 user-registered activation or loss stores its name only; register the same name again before
 loading it.
 
-Loading checks everything before it uses anything (the container; then the architecture's JSON
-types, that every layer rebuilds from its config, that the tensors are exactly those the
-architecture needs, with the right shapes and dtypes, and that the training state fits the
-optimizer and generators). Memory stays bounded by the file size (:mod:`.budget`). Every
+Loading checks everything before it uses anything (a regular file; the container, read in
+checked steps and against its checksum; then the architecture's JSON types, that every layer
+rebuilds from its config, that the tensors are exactly those the architecture needs, with the
+right shapes and dtypes and finite values, and that the training state fits the optimizer and
+generators). Memory stays bounded (:mod:`.budget`): parameters by the file size, the
+activations of one sample by ``max_activation_bytes`` (1 GiB unless the caller says
+otherwise), so a small forged file cannot ask for gigabytes at the first ``predict``. Every
 problem raises :class:`~nnscratch.errors.ModelFileError` saying what is wrong in which file; a
 missing file too (it is an ``OSError``).
 
+NaN and infinite values are refused by :func:`save` (``DataError``), by :func:`load`
+(``ModelFileError``) and by ``Network.set_weights``; each takes ``allow_nonfinite=True`` for
+those who need to keep them.
+
 Saving writes to a temporary file in the same folder, fsyncs it and renames it onto the target
 (:mod:`.atomic`): a crash leaves the complete old file or the complete new one, and the next
-save removes the temporary files a killed save left behind.
+save removes the temporary files a killed save left behind. The file keeps its mode, and a
+symbolic link is written through (its target is replaced; the link stays).
 
 The modules, each writer beside its reader:
 
@@ -37,8 +48,8 @@ The modules, each writer beside its reader:
 :mod:`.atomic`         atomic writes (temporary file, fsync, ``os.replace``)
 :mod:`.architecture`   layers, loss, optimizer, metrics to JSON and back, by name tables only
 :mod:`.training_state` optimizer state, step count, random generators' states
-:mod:`.budget`         the allocation guard of a load
-:mod:`.common`         strict JSON, the file check that names the file, shared names
+:mod:`.budget`         the memory budget of a load: parameters and activations
+:mod:`.common`         strict JSON, metadata bounds, NaN checks, the file check, shared names
 :mod:`.onnx`           ONNX export (imported on use; needs the ``onnx`` extra)
 =====================  ========================================================================
 

@@ -19,7 +19,16 @@ from .. import activations, losses, metrics, optimizers
 from ..checks import is_whole
 from ..errors import ConfigError
 from ..layers import REGISTRY as LAYERS
-from .common import FORMAT_NAME, FORMAT_VERSION, json_safe, loads_strict, short
+from .common import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    MAX_METADATA_BYTES,
+    dumps,
+    json_safe,
+    loads_strict,
+    metadata_problem,
+    short,
+)
 
 DTYPES = ("float32", "float64")
 KEYS = {"format_version", "name", "dtype", "input_shape", "seed", "epochs_trained", "layers",
@@ -41,8 +50,6 @@ def layer_class(name):
 def architecture_of(network, metadata):
     """The architecture of ``network`` as a JSON-safe dict, ``metadata`` (a dict) included."""
     layers = [_layer_spec(index, layer) for index, layer in enumerate(network.layers)]
-    if metadata is not None and not isinstance(metadata, dict):
-        raise ConfigError(f"metadata must be a dict, got {type(metadata).__name__}")
     input_shape = None if network.input_shape is None else [int(s) for s in network.input_shape]
     return {
         "format_version": FORMAT_VERSION,
@@ -55,8 +62,25 @@ def architecture_of(network, metadata):
         "loss": json_safe(network.loss.get_config(), "the loss config"),
         "optimizer": json_safe(network.optimizer.get_config(), "the optimizer config"),
         "metrics": [json_safe(m.get_config(), "a metric config") for m in network.metrics],
-        "metadata": None if metadata is None else json_safe(metadata, "metadata"),
+        "metadata": _user_metadata(metadata),
     }
+
+
+def _user_metadata(metadata):
+    """``metadata`` (a dict or None) made JSON-safe, within the bounds of :mod:`.common`."""
+    if metadata is None:
+        return None
+    if not isinstance(metadata, dict):
+        raise ConfigError(f"metadata must be a dict, got {type(metadata).__name__}")
+    problem = metadata_problem(metadata)
+    if problem is not None:
+        raise ConfigError(f"cannot save metadata: it {problem}")
+    safe = json_safe(metadata, "metadata")
+    size = len(dumps(safe, "metadata"))
+    if size > MAX_METADATA_BYTES:
+        raise ConfigError(f"cannot save metadata: its JSON takes {size} bytes, more than the "
+                          f"{MAX_METADATA_BYTES} bytes a model file keeps")
+    return safe
 
 
 def _layer_spec(index, layer):
@@ -151,6 +175,8 @@ def _check_training_config(arch, expect):
            f"metrics must be a list of names or config objects, got {short(arch['metrics'])}")
     expect(arch["metadata"] is None or isinstance(arch["metadata"], dict),
            f"metadata must be an object or null, got {short(arch['metadata'])}")
+    problem = metadata_problem(arch["metadata"])
+    expect(problem is None, f"the metadata {problem}")
 
 
 # -- rebuilding the objects --------------------------------------------------------------------

@@ -7,7 +7,11 @@
 - strict JSON both ways: :func:`loads_strict` refuses duplicate keys, NaN and overflowing numbers
   when reading; :func:`json_safe` and :func:`dumps` refuse what would not come back the same;
 - :class:`FileCheck`, the failing check that names the file in every
-  :class:`~nnscratch.errors.ModelFileError`, and :func:`short`, how a message quotes a value.
+  :class:`~nnscratch.errors.ModelFileError`, and :func:`short`, how a message quotes a value;
+- the bounds of user metadata (:func:`metadata_problem`: at most :data:`MAX_METADATA_DEPTH`
+  levels of nesting, :data:`MAX_METADATA_ITEMS` values, :data:`MAX_METADATA_BYTES` of JSON);
+- :func:`nonfinite`, which finds NaN and infinite values in tensors (refused by ``save``,
+  ``load`` and ``Network.set_weights`` unless ``allow_nonfinite=True``).
 """
 
 import json
@@ -19,6 +23,11 @@ from ..errors import ConfigError, ModelFileError
 
 FORMAT_NAME = "nnscratch"
 FORMAT_VERSION = 1
+
+MAX_METADATA_DEPTH = 32                 # levels of dicts and lists in user metadata
+MAX_METADATA_ITEMS = 1_000_000          # values (items of dicts and lists) in user metadata
+MAX_METADATA_BYTES = 4 * 1024 * 1024    # its compact JSON text
+NONFINITE_CHUNK = 1 << 20               # values checked at a time (bounds the temporary mask)
 
 # What save and export use of a network; anything lacking one of these is not a network.
 NETWORK_ATTRIBUTES = ("layers", "loss", "optimizer", "metrics", "dtype", "input_shape")
@@ -34,6 +43,41 @@ def named_arrays(network, buffers=True):
     return {f"{layer.name}.{key}": value for layer in network.layers
             for key, value in (*layer.params.items(),
                                *(layer.buffers.items() if buffers else ()))}
+
+
+def nonfinite(named):
+    """``"'d.W' holds 3 NaN or infinite values"`` for the first float array of ``named``
+    (``(name, array)`` pairs) that has any, else None. Checked in chunks: no full-size mask."""
+    for name, array in named:
+        array = np.asarray(array)
+        if array.dtype.kind not in "fc":
+            continue
+        flat = array.reshape(-1)
+        count = sum(int(np.count_nonzero(~np.isfinite(flat[i:i + NONFINITE_CHUNK])))
+                    for i in range(0, flat.size, NONFINITE_CHUNK))
+        if count:
+            return f"{name!r} holds {count} NaN or infinite value{'s' if count > 1 else ''}"
+    return None
+
+
+def metadata_problem(value):
+    """Why user metadata ``value`` is too deep or too big to keep, or None.
+
+    Walks with a stack, never recursion, so a structure nested thousands deep (or one that
+    contains itself) is measured, not followed to a RecursionError.
+    """
+    stack, items = [(value, 1)], 0
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, (dict, list, tuple)):
+            if depth > MAX_METADATA_DEPTH:
+                return f"is nested deeper than {MAX_METADATA_DEPTH} levels of dicts and lists"
+            items += len(item)
+            if items > MAX_METADATA_ITEMS:
+                return f"holds more than {MAX_METADATA_ITEMS} values"
+            stack.extend((child, depth + 1)
+                         for child in (item.values() if isinstance(item, dict) else item))
+    return None
 
 
 def short(value, limit=200):

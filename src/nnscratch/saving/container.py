@@ -6,21 +6,32 @@ Layout (the format of the ``safetensors`` package, so other tools read our weigh
     [N bytes]  UTF-8 JSON object, padded with spaces so that 8 + N is a multiple of 8:
                {"__metadata__": {str: str, ...},
                 "<name>": {"dtype": "F32", "shape": [3, 4], "data_offsets": [begin, end]}, ...}
-    [rest]     the tensors' raw little-endian bytes, C order; offsets count from the first
-               byte after the header; the tensors tile the data section with no gap or overlap
+    [rest]     the data section: the tensors' raw little-endian bytes, C order; offsets count
+               from the first byte after the header; the tensors tile it with no gap or overlap
 
-:func:`read` trusts nothing: it checks the length field against the real file size (and a
-100 MB cap) before reading the header, rejects JSON that is not strict (duplicate keys,
-``NaN``), checks each entry's dtype against a whitelist, its shape and offsets for type and
-range, its byte length against ``prod(shape) * itemsize``, and that the entries tile the data
-section exactly. Nothing is ever allocated from a declared size: tensors are views
+The checksum: :func:`encode` stores ``__metadata__["tensors_sha256"]``, the SHA-256
+(:func:`hashlib.sha256`, 64 lowercase hex digits) of the whole data section, that is of the
+file's bytes from offset ``8 + N`` to its end. Reading verifies it when it is there, so a flipped
+bit in any weight is found; files written by other tools have none and load unverified.
+
+:func:`read` trusts nothing and reads in order, never more than it has checked: it opens only a
+regular file (not a folder, a device such as ``/dev/zero``, a FIFO or a socket), reads the
+8-byte length and checks it against the file's real size (:func:`os.fstat`) and the
+:data:`MAX_HEADER_BYTES` cap, reads the header and counts its JSON structure (braces, brackets,
+commas) before parsing it, rejects JSON that is not strict (duplicate keys, ``NaN``) and more
+than :data:`MAX_TENSORS` entries, checks each entry's dtype against a whitelist, its shape and
+offsets for type and range, its byte length against ``prod(shape) * itemsize``, and that the
+entries tile the data section exactly; only then does it read the data section and verify the
+checksum. Nothing is ever allocated from a declared size: tensors are views
 (:func:`numpy.frombuffer`) on the bytes actually read. Every problem raises
 :class:`~nnscratch.errors.ModelFileError` naming the file and what is wrong.
 """
 
+import hashlib
 import json
 import math
 import os
+import stat
 
 import numpy as np
 
@@ -28,9 +39,14 @@ from ..checks import is_whole
 from ..errors import ConfigError, ModelFileError
 from .common import FileCheck, loads_strict, short
 
-MAX_HEADER_BYTES = 100 * 1024 * 1024   # as the safetensors package
+MAX_HEADER_BYTES = 32 * 1024 * 1024    # a header of 100,000 tensors takes about 15 MB
+MAX_TENSORS = 100_000                  # entries in one file
+MAX_JSON_OBJECTS = 4 * MAX_TENSORS     # '{' in the header text, the architecture's included
+MAX_JSON_ITEMS = 20 * MAX_TENSORS      # '{', '[' and ',' together: bounds what parsing builds
 MAX_NDIM = 32                          # numpy's limit on array dimensions
 METADATA_KEY = "__metadata__"
+CHECKSUM_KEY = "tensors_sha256"        # in __metadata__: SHA-256 of the data section
+_HEX = frozenset("0123456789abcdef")
 
 # safetensors dtype name -> little-endian numpy dtype (no bfloat16/float8: numpy lacks them)
 DTYPES = {
@@ -60,12 +76,13 @@ def encode(tensors, metadata):
     """The header bytes and the tensors' byte buffers of a file holding ``tensors``.
 
     ``tensors`` is a list of ``(name, array)`` pairs, stored in that order; ``metadata`` a dict
-    of strings. Returns ``[header, buffer, buffer, ...]``, ready for ``write_atomic``.
+    of strings; :data:`CHECKSUM_KEY` is added to it (replaced if it is there). Returns
+    ``[header, buffer, buffer, ...]``, ready for ``write_atomic``.
     """
     if not all(isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
         raise ConfigError("safetensors metadata must map strings to strings")
-    header = {METADATA_KEY: dict(metadata)}
-    buffers, offset = [], 0
+    header = {METADATA_KEY: {k: v for k, v in metadata.items() if k != CHECKSUM_KEY}}
+    buffers, offset, digest = [], 0, hashlib.sha256()
     for name, array in tensors:
         if not isinstance(name, str) or name == METADATA_KEY:
             raise ConfigError(f"invalid tensor name {name!r}")
@@ -78,6 +95,8 @@ def encode(tensors, metadata):
                         "data_offsets": [offset, offset + data.nbytes]}
         offset += data.nbytes
         buffers.append(memoryview(data).cast("B") if data.nbytes else b"")
+        digest.update(buffers[-1])
+    header[METADATA_KEY][CHECKSUM_KEY] = digest.hexdigest()
     text = json.dumps(header, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
     raw = text.encode("utf-8")
     raw += b" " * (-len(raw) % 8)      # 8 + N stays a multiple of 8, as safetensors does
@@ -88,26 +107,51 @@ def encode(tensors, metadata):
 # Reading
 # ---------------------------------------------------------------------------------------------
 
-def read_bytes(path):
-    """The whole file as bytes; a missing or unreadable file raises ModelFileError."""
+def _opened(path):
+    """``(file object, name, size)`` of a regular file opened for reading, or ModelFileError.
+
+    ``O_NONBLOCK`` keeps the open of a FIFO from waiting for a writer; the file's type is then
+    checked on the open descriptor (:func:`os.fstat`), so nothing can swap it in between.
+    """
     if not isinstance(path, (str, bytes, os.PathLike)):
         raise ModelFileError(f"a model file path must be a str or os.PathLike, got "
                              f"{type(path).__name__} {path!r}")
+    name = os.fsdecode(path)
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
-        raise ModelFileError(f"no model file at {os.fsdecode(path)!r}") from None
+        raise ModelFileError(f"no model file at {name!r}") from None
     except IsADirectoryError:
-        raise ModelFileError(f"{os.fsdecode(path)!r} is a folder, not a model file") from None
+        raise ModelFileError(f"{name!r} is a folder, not a model file") from None
     except OSError as exc:
-        raise ModelFileError(f"cannot read model file {os.fsdecode(path)!r}: "
-                             f"{exc.strerror or exc}") from exc
+        raise ModelFileError(f"cannot read model file {name!r}: {exc.strerror or exc}") from exc
+    info = os.fstat(fd)
+    mode = info.st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = "a folder" if stat.S_ISDIR(mode) else "not a regular file (a device, FIFO or socket)"
+        raise ModelFileError(f"{name!r} is {kind}, not a model file")
+    return os.fdopen(fd, "rb", buffering=0), name, info.st_size
 
 
 def read(path):
-    """``(tensors, metadata)`` of a safetensors file; see :func:`parse`."""
-    return parse(read_bytes(path), os.fsdecode(path))
+    """``(tensors, metadata)`` of a safetensors file, read in checked steps; see :func:`parse`."""
+    handle, name, size = _opened(path)
+    check = FileCheck(name)
+
+    def read_exactly(count):
+        buffer = bytearray(count)
+        view, got = memoryview(buffer), 0
+        while got < count:
+            n = handle.readinto(view[got:])
+            if not n:
+                check.fail(f"the file ended {count - got} bytes early: it changed while it was "
+                           "being read")
+            got += n
+        return buffer
+
+    with handle:
+        return _decode(size, read_exactly, check)
 
 
 def parse(data, source="<bytes>"):
@@ -115,27 +159,40 @@ def parse(data, source="<bytes>"):
 
     Returns ``(tensors, metadata)``: a dict ``name -> read-only array`` (views on ``data``,
     little-endian) in the header's order, and the ``__metadata__`` dict of strings, or None
-    when the file has none.
+    when the file has none. A checksum in the metadata has been verified.
     """
-    check = FileCheck(source)
-    header_len = _header_length(data, check.fail)
-    header = _header(data, header_len, source, check.fail)
-    metadata = _metadata(header.pop(METADATA_KEY, None), check.fail)
-    data_start = 8 + header_len
-    data_len = len(data) - data_start
-    entries = [(name, *_check_entry(name, entry, data_len, check.fail))
-               for name, entry in header.items()]
-    _check_tiling(entries, data_len, check.fail)
-    return _views(data, data_start, entries, check.fail), metadata
+    view, position = memoryview(data).cast("B"), 0
+
+    def next_bytes(count):
+        nonlocal position
+        position += count
+        return view[position - count:position]
+
+    return _decode(len(view), next_bytes, FileCheck(source))
 
 
-def _header_length(data, fail):
-    """N from the first 8 bytes, checked against the bytes that follow and the size cap."""
-    size = len(data)
+def _decode(size, read, check):
+    """The steps of :func:`parse` on a file of ``size`` bytes whose bytes ``read(n)`` gives in order."""
+    fail = check.fail
     if size < 8:
         fail(f"the file has {size} bytes, fewer than the 8-byte header length that starts "
              "every model file")
-    header_len = int.from_bytes(data[:8], "little")
+    header_len = _header_length(read(8), size, fail)
+    header = _header(read(header_len), check)
+    metadata = _metadata(header.pop(METADATA_KEY, None), fail)
+    _check_count(len(header), fail)
+    data_len = size - 8 - header_len
+    entries = [(name, *_check_entry(name, entry, data_len, fail))
+               for name, entry in header.items()]
+    _check_tiling(entries, data_len, fail)
+    data = read(data_len)
+    _check_sum(metadata, data, fail)
+    return _views(data, entries, fail), metadata
+
+
+def _header_length(first, size, fail):
+    """N from the first 8 bytes, checked against the bytes that follow and the size cap."""
+    header_len = int.from_bytes(first, "little")
     if header_len > size - 8:
         fail(f"the header length field says {header_len} bytes, but only {size - 8} bytes "
              "follow it (the file is truncated or not a model file)")
@@ -144,18 +201,46 @@ def _header_length(data, fail):
     return header_len
 
 
-def _header(data, header_len, source, fail):
-    """The header: UTF-8 text of one strict JSON object."""
+def _header(raw, check):
+    """The header: UTF-8 text of one strict JSON object, its structure counted before parsing."""
     try:
-        text = bytes(data[8:8 + header_len]).decode("utf-8")
+        text = str(raw, "utf-8")
     except UnicodeDecodeError as exc:
-        fail(f"the header is not UTF-8 text ({exc.reason} at byte {8 + exc.start})")
+        check.fail(f"the header is not UTF-8 text ({exc.reason} at byte {8 + exc.start})")
     if not text.startswith("{"):
-        fail("the header does not start with '{': not a safetensors/nnscratch model file")
-    header = loads_strict(text, "header", source)
+        check.fail("the header does not start with '{': not a safetensors/nnscratch model file")
+    _check_count(text.count('"data_offsets"'), check.fail)   # quick; counted again once parsed
+    objects = text.count("{")
+    items = objects + text.count("[") + text.count(",")
+    if objects > MAX_JSON_OBJECTS or items > MAX_JSON_ITEMS:
+        check.fail(f"the header holds {objects} JSON objects and {items} JSON values, more than "
+                   f"the {MAX_JSON_OBJECTS} and {MAX_JSON_ITEMS} that {MAX_TENSORS} tensor "
+                   "entries and their architecture may need (a forged header)")
+    header = loads_strict(text, "header", check.source)
     if not isinstance(header, dict):
-        fail(f"the header must be a JSON object, got {type(header).__name__}")
+        check.fail(f"the header must be a JSON object, got {type(header).__name__}")
     return header
+
+
+def _check_count(entries, fail):
+    """Fail when the header lists more than :data:`MAX_TENSORS` tensors."""
+    if entries > MAX_TENSORS:
+        fail(f"the header lists {entries} tensors, more than the {MAX_TENSORS} tensor entries a "
+             "model file may hold")
+
+
+def _check_sum(metadata, data, fail):
+    """Verify the data section against :data:`CHECKSUM_KEY` when the metadata has one."""
+    if metadata is None or CHECKSUM_KEY not in metadata:
+        return
+    stored = metadata[CHECKSUM_KEY]
+    if len(stored) != 64 or not set(stored) <= _HEX:
+        fail(f"{METADATA_KEY} {CHECKSUM_KEY} must be 64 lowercase hex digits (a SHA-256), got "
+             f"{short(stored, 80)}")
+    if hashlib.sha256(data).hexdigest() != stored:
+        fail(f"checksum mismatch: the SHA-256 of the tensor bytes is not the {CHECKSUM_KEY} "
+             "stored with them, so the weights are not those that were saved (the file is "
+             "corrupted; a tool that changed the weights on purpose must remove that key)")
 
 
 def _metadata(metadata, fail):
@@ -170,7 +255,7 @@ def _metadata(metadata, fail):
     return metadata
 
 
-def _views(data, data_start, entries, fail):
+def _views(data, entries, fail):
     """``{name: read-only array}``, each a view on ``data`` (nothing allocated from a size)."""
     tensors = {}
     for name, dtype, shape, begin, end in entries:
@@ -180,7 +265,7 @@ def _views(data, data_start, entries, fail):
                 array = np.zeros(shape, dtype)    # no element: nothing is allocated
             else:
                 array = np.frombuffer(data, dtype=dtype, count=count,
-                                      offset=data_start + begin).reshape(shape)
+                                      offset=begin).reshape(shape)
         except (ValueError, MemoryError) as exc:
             fail(f"tensor {name!r} of shape {shape} cannot be represented: {short(exc)}")
         array.flags.writeable = False

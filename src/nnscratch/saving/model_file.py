@@ -12,19 +12,28 @@ import os
 import numpy as np
 
 from .. import checks
-from ..errors import ConfigError, ModelFileError
+from ..errors import ConfigError, DataError, ModelFileError
 from . import architecture, training_state
-from .atomic import write_atomic
-from .budget import AllocationGuard
-from .common import FORMAT_NAME, FORMAT_VERSION, FileCheck, dumps, is_network, named_arrays, short
-from .container import encode, parse, read
+from .atomic import check_path, write_atomic
+from .budget import MAX_ACTIVATION_BYTES, AllocationGuard, check_activations, check_parameters
+from .common import (
+    FORMAT_NAME,
+    FORMAT_VERSION,
+    FileCheck,
+    dumps,
+    is_network,
+    named_arrays,
+    nonfinite,
+    short,
+)
+from .container import CHECKSUM_KEY, encode, parse, read
 from .training_state import OPTIMIZER_PREFIX
 
 # =============================================================================================
 # Saving
 # =============================================================================================
 
-def save(network, path, include_optimizer=True, metadata=None):
+def save(network, path, include_optimizer=True, metadata=None, allow_nonfinite=False):
     """Write ``network`` to ``path`` atomically.
 
     Parameters
@@ -40,10 +49,16 @@ def save(network, path, include_optimizer=True, metadata=None):
         JSON-safe user data kept with the model (for instance feature scaling statistics or
         class names); defaults to ``network.metadata`` when the network has one. Numpy arrays
         and scalars are stored as lists and numbers. ``load`` returns it as ``network.metadata``.
+        At most 32 levels of nesting and 4 MiB of JSON (:mod:`.common`).
+    allow_nonfinite : bool
+        Write tensors holding NaN or infinite values too; by default they raise
+        :class:`~nnscratch.errors.DataError` naming the tensor, and nothing is written.
     """
     if not is_network(network):
         raise ConfigError(f"save expects a Network, got {type(network).__name__}")
+    path = check_path(path, "model file")
     include_optimizer = checks.boolean(include_optimizer, "include_optimizer")
+    allow_nonfinite = checks.boolean(allow_nonfinite, "allow_nonfinite")
     if metadata is None:
         metadata = getattr(network, "metadata", None)
     arch = architecture.architecture_of(network, metadata)
@@ -54,6 +69,10 @@ def save(network, path, include_optimizer=True, metadata=None):
         state, state_tensors = training_state.state_of(network)
         tensors += state_tensors
         header["training_state"] = dumps(state, "the training state")
+    problem = None if allow_nonfinite else nonfinite(tensors)
+    if problem is not None:
+        raise DataError(f"cannot save: the tensor {problem}; save(..., allow_nonfinite=True) "
+                        "writes it anyway")
     write_atomic(path, encode(tensors, header), what="model file")
 
 
@@ -61,28 +80,43 @@ def save(network, path, include_optimizer=True, metadata=None):
 # Loading
 # =============================================================================================
 
-def load(path, network_class):
+def load(path, network_class, max_activation_bytes=MAX_ACTIVATION_BYTES, allow_nonfinite=False):
     """Read a model written by :func:`save`; returns a built ``network_class`` instance.
 
     ``network_class`` is the class to build (:class:`~nnscratch.network.Network`), called as
     ``network_class(layers, loss=, optimizer=, metrics=, seed=, dtype=, name=)``. The network
-    has its weights, buffers, loss, metrics and optimizer (with its state when it was saved)
-    and ``network.metadata`` (the user metadata, or None). Any problem with the file raises
-    :class:`~nnscratch.errors.ModelFileError`.
+    has its weights, buffers, loss, metrics and optimizer (with its state when it was saved),
+    ``network.metadata`` (the user metadata, or None) and ``network.checksum`` (the verified
+    SHA-256 of the tensor bytes, or None for a file written by a tool that stores none). Any
+    problem with the file raises :class:`~nnscratch.errors.ModelFileError`.
+
+    ``max_activation_bytes`` bounds the memory one sample needs going through the network
+    (:mod:`.budget`; default 1 GiB; None: no bound), so that a small forged file cannot ask for
+    gigabytes at the first ``predict``. ``allow_nonfinite=True`` accepts tensors holding NaN or
+    infinite values, which are refused by default.
     """
     _check_class(network_class)
+    options = _load_options(max_activation_bytes, allow_nonfinite)
     tensors, header = read(path)
-    return _network_from(FileCheck(os.fsdecode(path)), tensors, header, network_class)
+    return _network_from(FileCheck(os.fsdecode(path)), tensors, header, network_class, *options)
 
 
-def load_bytes(data, network_class, name="<bytes>"):
+def load_bytes(data, network_class, name="<bytes>", max_activation_bytes=MAX_ACTIVATION_BYTES,
+               allow_nonfinite=False):
     """Like :func:`load`, from the bytes of a model file (``name`` is used in messages)."""
     _check_class(network_class)
+    options = _load_options(max_activation_bytes, allow_nonfinite)
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise ModelFileError(f"load_bytes expects the bytes of a model file, got "
                              f"{type(data).__name__}")
     tensors, header = parse(bytes(data), name)
-    return _network_from(FileCheck(name), tensors, header, network_class)
+    return _network_from(FileCheck(name), tensors, header, network_class, *options)
+
+
+def _load_options(max_activation_bytes, allow_nonfinite):
+    """The checked ``(max_activation_bytes, allow_nonfinite)`` of a load."""
+    return (checks.optional_positive_int(max_activation_bytes, "max_activation_bytes"),
+            checks.boolean(allow_nonfinite, "allow_nonfinite"))
 
 
 def _check_class(network_class):
@@ -91,10 +125,15 @@ def _check_class(network_class):
                           f"{short(network_class)} ({type(network_class).__name__})")
 
 
-def _network_from(check, tensors, header, network_class):
+def _network_from(check, tensors, header, network_class, max_activation_bytes, allow_nonfinite):
     """The network a parsed file describes: rebuilt, weights copied, training state set."""
     arch = architecture.read(header, check)
+    problem = None if allow_nonfinite else nonfinite(tensors.items())
+    if problem is not None:
+        check.fail(f"the tensor {problem}; load(..., allow_nonfinite=True) accepts them")
     network = _build_network(arch, network_class, tensors, check)
+    check_activations(network.layers, network.input_shape, network.dtype.itemsize,
+                      max_activation_bytes, check)
     model_tensors = {k: v for k, v in tensors.items() if not k.startswith(OPTIMIZER_PREFIX)}
     optimizer_tensors = {k: v for k, v in tensors.items() if k.startswith(OPTIMIZER_PREFIX)}
     _copy_weights(network, model_tensors, check)
@@ -106,19 +145,23 @@ def _network_from(check, tensors, header, network_class):
                    "training_state in its metadata")
     network.epochs_trained = arch["epochs_trained"]
     network.metadata = arch["metadata"]
+    network.checksum = header.get(CHECKSUM_KEY)      # verified by the container, or None
     return network
 
 
 def _build_network(arch, network_class, tensors, check):
     """The network the architecture describes, built, with freshly initialised weights.
 
-    Building allocates the parameters, so it runs under an :class:`AllocationGuard` whose
-    budget is the tensor bytes the file holds.
+    Building allocates the parameters, so they are counted first (:func:`check_parameters`)
+    and the build runs under an :class:`AllocationGuard`, both with the tensor bytes the file
+    holds as their budget.
     """
     layers = architecture.build_layers(arch, check)
     loss, optimizer, metrics = architecture.build_training_objects(arch, check)
-    budget = sum(t.nbytes for t in tensors.values())
-    guard = AllocationGuard(check, budget, np.dtype(arch["dtype"]).itemsize)
+    budget, itemsize = sum(t.nbytes for t in tensors.values()), np.dtype(arch["dtype"]).itemsize
+    if arch["input_shape"] is not None:
+        check_parameters(layers, arch["input_shape"], itemsize, budget, check)
+    guard = AllocationGuard(check, budget, itemsize)
     guard.install(layers)
     try:
         try:

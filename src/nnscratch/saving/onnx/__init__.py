@@ -34,7 +34,7 @@ import importlib.metadata
 import numpy as np
 
 from ...errors import ConfigError, ExportError, NotBuiltError, require
-from ..atomic import write_atomic
+from ..atomic import check_path, write_atomic
 from ..common import is_network
 from .dense import describe
 from .graph import GraphBuilder
@@ -114,8 +114,10 @@ def export_onnx(network, path):
     See the module docstring for the graph's names, shapes, opset and dtype. Raises
     :class:`~nnscratch.errors.ExportError` (nothing written) for a layer or activation ONNX
     cannot express, :class:`~nnscratch.errors.MissingDependencyError` without ``onnx``, and
-    :class:`~nnscratch.errors.ModelFileError` when the file cannot be written.
+    :class:`~nnscratch.errors.ModelFileError` when the file cannot be written, and
+    :class:`~nnscratch.errors.ConfigError` when ``path`` is not a path (before any work).
     """
+    path = check_path(path, "ONNX model")
     model = to_onnx(network)
     write_atomic(path, [model.SerializeToString()], what="ONNX model")
     return model
