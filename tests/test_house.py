@@ -86,8 +86,8 @@ def cycles(graph):
 
 def test_the_import_graph_is_read_from_the_package():
     graph = import_graph()
-    assert "nnscratch.network" in graph and "nnscratch.layers.dense" in graph
-    assert "nnscratch.training" in graph["nnscratch.network"]
+    assert "nnscratch.models" in graph and "nnscratch.layers.dense" in graph
+    assert "nnscratch.training" in graph["nnscratch.models.engine"]
     assert "nnscratch.layers.base" in graph["nnscratch.layers.dense"]
 
 

@@ -330,7 +330,7 @@ def test_conv_stack_trains_in_a_network_with_fused_softmax(rng):
     y = np.eye(3)[[0, 1, 2, 1]]
     errors = check_network(net, x, y)
     assert len(errors) == 1 + 6
-    assert net._logit_loss is not None                     # the fused from-logits path is taken
+    assert net._fused[0] is not None                     # the fused from-logits path is taken
     assert net.summary(print_fn=None).count("Conv2D") == 2
 
 
@@ -343,7 +343,7 @@ def test_softmax_on_a_conv_layer_fuses_with_cross_entropy(rng):
     x = rng.standard_normal((2, 2, 4))
     y = np.eye(4)[rng.integers(0, 4, (2, 3))]              # one-hot over L, shape (2, 3, 4)
     check_network(net, x, y)
-    assert net._logit_loss is not None
+    assert net._fused[0] is not None
 
 
 # -- errors -----------------------------------------------------------------------------------

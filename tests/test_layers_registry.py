@@ -23,7 +23,7 @@ def test_abstract_bases_are_not_in_the_table():
         assert cls.__name__ not in LAYER_CLASSES
         assert REGISTRY.resolve(cls.__name__) is None
     with pytest.raises(ConfigError, match="unknown layer class 'ActivatedLayer'; known layer class "
-                                          "names: AvgPool1D"):
+                                          "names: Activation, Add, Average, AvgPool1D"):
         REGISTRY.lookup("ActivatedLayer")
 
 

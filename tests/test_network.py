@@ -35,14 +35,14 @@ def test_fused_softmax_cross_entropy_gradient_check(loss, labels, rng):
     y_int = rng.integers(0, 3, 6)
     y = y_int if labels else ns.data.one_hot(y_int, 3, np.float64)
     check_network(net, rng.standard_normal((6, 4)), y)
-    assert net._logit_loss is not None and net._logit_loss.with_logits is not None
+    assert net._fused[0] is not None and net._fused[0].with_logits is not None
 
 
 def test_fused_sigmoid_binary_cross_entropy_gradient_check(rng):
     net = ns.Network([ns.Dense(4, activation="relu"), ns.Dense(1, activation="sigmoid")],
                      loss="binary_crossentropy", seed=1, dtype="float64")
     check_network(net, rng.standard_normal((6, 3)) + 0.05, rng.integers(0, 2, 6).astype(float))
-    assert net._logit_loss is not None
+    assert net._fused[0] is not None
 
 
 def test_fused_path_is_stable_for_saturated_logits():

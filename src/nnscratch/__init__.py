@@ -18,6 +18,7 @@ from . import (
     layers,
     losses,
     metrics,
+    models,
     optimizers,
     regularizers,
     saving,
@@ -26,15 +27,20 @@ from .callbacks import History
 from .errors import NNScratchError
 from .layers import *  # noqa: F403  (every layer class: Dense, Conv2D, LSTM, ...)
 from .layers import __all__ as _layer_names
-from .network import Network
+from .models import Model, Network
 from .optimizers import schedules
+from .symbolic import Input
 
 __version__ = "0.1.0"
 
 
-def load(path):
-    """Read a model written by ``Network.save`` (see :mod:`nnscratch.saving`)."""
-    return saving.load(path, Network)
+def load(path, **options):
+    """Read a model written by ``Network.save`` (see :mod:`nnscratch.saving`).
+
+    ``options``: ``max_activation_bytes`` (default 1 GiB per sample) and ``allow_nonfinite``
+    (default False), as :func:`nnscratch.saving.load` takes them.
+    """
+    return saving.load(path, Network, **options)
 
 
 def export_onnx(network, path, **kwargs):
@@ -43,6 +49,6 @@ def export_onnx(network, path, **kwargs):
     return onnx.export_onnx(network, path, **kwargs)
 
 
-__all__ = ["Network", "History", "NNScratchError", "load", "export_onnx", "activations",
+__all__ = ["Network", "Model", "Input", "History", "NNScratchError", "load", "export_onnx", "activations",
            "callbacks", "data", "errors", "gradcheck", "initializers", "layers", "losses",
-           "metrics", "optimizers", "regularizers", "schedules", *_layer_names]
+           "metrics", "models", "optimizers", "regularizers", "schedules", *_layer_names]

@@ -107,7 +107,7 @@ def train_test_split(*arrays, test_size=0.25, seed=None, shuffle=True):
         check_same_length(arrays[0], a, "the first array", "another array")
     if not 0 < test_size < 1:
         raise DataError(f"test_size must be a fraction in (0, 1), got {test_size}")
-    n_test = max(1, int(round(n * test_size)))
+    n_test = max(1, round(float(n * test_size)))       # a Python int, half to even
     order = np.random.default_rng(seed).permutation(n) if shuffle else np.arange(n)
     test_idx, train_idx = order[:n_test], order[n_test:]
     out = []

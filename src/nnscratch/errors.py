@@ -31,6 +31,10 @@ class NotBuiltError(NNScratchError, RuntimeError):
     """A layer or network used before its shapes are known."""
 
 
+class ResourceError(NNScratchError, MemoryError):
+    """A model or a batch that needs more memory than the machine has available."""
+
+
 class TrainingError(NNScratchError, FloatingPointError):
     """Training diverged: a loss or gradient became NaN or infinite."""
 

@@ -125,33 +125,50 @@ def _input_error(first_layer, grad_x, objective, x, eps):
 
 
 def check_layer(layer, x, training=False, eps=DEFAULT_EPS, tol=DEFAULT_TOL, seed=0,
-                raise_on_failure=True):
-    """Check a layer's input gradient and every parameter gradient.
+                raise_on_failure=True, **options):
+    """Check a layer's input gradients and every parameter gradient.
 
     The layer is built (if needed) in float64 and its parameters are cast to float64.
     ``training`` selects the training-mode forward (dropout, batch statistics). Stochastic
     layers are reseeded before every forward pass so the same mask is used throughout.
-    Returns ``{"input": err, "<param>": err, ...}``.
+    ``options`` go to every forward call (attention's ``attention_mask``, ``use_causal_mask``).
+
+    For a layer of several inputs (``multiple_inputs``), ``x`` is the list of its inputs, each
+    cast to float64 and checked on its own, reported as ``"input_0"``, ``"input_1"``...; an
+    input whose gradient the layer returns as None (not differentiable, such as a mask) is
+    left out. Returns ``{"input": err, "<param>": err, ...}`` (``"input_<i>"`` for several).
     """
-    x = np.array(x, dtype=np.float64)
+    several = getattr(layer, "multiple_inputs", False)
+    xs = [np.array(item, dtype=np.float64) for item in x] if several else [
+        np.array(x, dtype=np.float64)]
+    inputs = xs if several else xs[0]
     if not layer.built:
-        layer.build(x.shape[1:], rng=np.random.default_rng(seed), dtype=np.float64)
+        shapes = [item.shape[1:] for item in xs]
+        layer.build(shapes if several else shapes[0], rng=np.random.default_rng(seed),
+                    dtype=np.float64)
     for name in layer.params:
         layer.params[name] = np.ascontiguousarray(layer.params[name], dtype=np.float64)
     layer.dtype = np.dtype(np.float64)
 
     _reseed(layer, seed)
-    y = layer.forward(x, training=training)
+    y = layer.forward(inputs, training=training, **options)
     projection = np.random.default_rng(seed + 1).standard_normal(y.shape)
     grad_x = layer.backward(projection.copy())
-    analytic = {"input": grad_x}
-    analytic.update({name: np.array(g, dtype=np.float64) for name, g in layer.grads.items()})
+    if several and (not isinstance(grad_x, (list, tuple)) or len(grad_x) != len(xs)):
+        raise GradientCheckError(f"layer {layer.label} has {len(xs)} inputs, but its backward "
+                                 f"returned {type(grad_x).__name__} instead of a list of "
+                                 f"{len(xs)} gradients")
+    input_grads = dict(zip([f"input_{i}" for i in range(len(xs))], grad_x)) if several else {
+        "input": grad_x}
+    analytic = {name: np.array(g, dtype=np.float64) for name, g in layer.grads.items()}
 
     def objective():
         _reseed(layer, seed)
-        return float(np.sum(layer.forward(x, training=training) * projection))
+        return float(np.sum(layer.forward(inputs, training=training, **options) * projection))
 
-    errors = {"input": _input_error(layer, analytic["input"], objective, x, eps)}
+    errors = {name: _input_error(layer, grad, objective, item, eps)
+              for (name, grad), item in zip(input_grads.items(), xs)
+              if grad is not None or not several}
     for name, param in layer.params.items():
         errors[name] = relative_error(analytic[name], numerical_gradient(objective, param, eps))
     return _verdict(f"layer {layer.label}", errors, tol, raise_on_failure)
@@ -159,29 +176,40 @@ def check_layer(layer, x, training=False, eps=DEFAULT_EPS, tol=DEFAULT_TOL, seed
 
 def check_network(network, x, y, training=False, eps=DEFAULT_EPS, tol=DEFAULT_TOL, seed=0,
                   raise_on_failure=True):
-    """Check the gradient of a whole network's loss (including penalties) for every parameter.
+    """Check the gradient of a whole model's loss (including penalties) for its inputs and every
+    trainable parameter: a :class:`~nnscratch.Network`, or a :class:`~nnscratch.Model` with
+    ``x`` and ``y`` given as lists (or dicts) for several inputs and outputs.
 
-    The network must use ``dtype="float64"``. Returns ``{"<layer>.<param>": err, ..., "input": err}``.
+    The model must use ``dtype="float64"``. Returns ``{"<layer>.<param>": err, ...,
+    "input": err}`` (``"input_<name>"`` per input for several).
     """
     if network.dtype != np.float64:
         raise GradientCheckError(
             f"gradient checks need a float64 network, got dtype {network.dtype}; "
             "create it with dtype='float64'"
         )
-    x = np.array(x, dtype=np.float64)
-    y_prepared = network.prepare_target(y)
-    network.ensure_built(x.shape[1:])
+    xs = [np.array(a, dtype=np.float64) for a in network.prepare_inputs(x)]
+    ys = network.prepare_targets(y)
     layers = network.layers
 
     def objective():
         for layer in layers:
             _reseed(layer, seed)
-        return float(network.loss_value(x, y_prepared, training=training))
+        return float(network.loss_value(xs, ys, training=training))
 
     for layer in layers:
         _reseed(layer, seed)
-    _, grad_x = network.compute_gradients(x, y_prepared, training=training, return_input_grad=True)
-    errors = {"input": _input_error(layers[0], grad_x, objective, x, eps)}
+    _, grad_x = network.compute_gradients(xs, ys, training=training, return_input_grad=True)
+    grad_x = grad_x if isinstance(grad_x, list) else [grad_x]
+    names = ["input"] if len(xs) == 1 else [f"input_{n}" for n in network.input_names]
+    errors = {}
+    for name, tensor, grad, value in zip(names, network.inputs, grad_x, xs):
+        readers = [node.layer for node in network.nodes if tensor in node.inputs]
+        differentiable = all(getattr(r, "differentiable_input", True) for r in readers)
+        if grad is None:
+            grad = np.zeros_like(value)
+        errors[name] = (relative_error(grad, numerical_gradient(objective, value, eps))
+                        if differentiable else relative_error(grad, np.zeros_like(grad)))
     analytic = {name: g.copy() for name, _, g in network.named_parameters()}
     for name, param, _ in network.named_parameters():
         errors[name] = relative_error(analytic[name], numerical_gradient(objective, param, eps))

@@ -24,6 +24,13 @@ lecun_normal       N(0, s^2) truncated at 2s                    s = sqrt(1 / fan
 The truncated normals are rescaled (by 1/0.87962566) so that the truncated variance equals s^2,
 as Keras does.
 
+Values are drawn in the parameters' own dtype where NumPy's Generator can (``random`` and
+``standard_normal`` take ``dtype=float32``), and scaled in place: building a float32 layer holds
+no float64 copy of its weights. float64 weights are the same numbers as ``rng.uniform`` and
+``rng.standard_normal`` draw; float32 weights come from the Generator's float32 streams, the same
+distributions but not the float64 numbers rounded (a seed gives other float32 weights than it
+did when they were drawn in float64 and cast).
+
 The initialisers are looked up by name in :data:`REGISTRY` (a :class:`~nnscratch.registry.Registry`
 built from the subclasses of :class:`Initializer`); their hyperparameters are checked with
 :mod:`nnscratch.checks`.
@@ -53,14 +60,56 @@ def compute_fans(shape):
     return shape[1] * receptive, shape[0] * receptive
 
 
-def _truncated_normal(rng, shape, std, dtype):
-    """N(0, std^2) with draws beyond two standard deviations redrawn."""
-    values = rng.standard_normal(shape)
-    outside = np.abs(values) > 2.0
-    while outside.any():
-        values[outside] = rng.standard_normal(int(outside.sum()))
-        outside = np.abs(values) > 2.0
-    return (values * std).astype(dtype)
+def _drawn_dtype(dtype):
+    """The dtype to draw in: ``dtype`` where the Generator draws it (float32, float64), else float64."""
+    return dtype if dtype in (np.float32, np.float64) else np.dtype(np.float64)
+
+
+def _uniform(rng, shape, low, high, dtype):
+    """U(low, high) in ``dtype``: ``low + (high - low) u``, ``u ~ U[0, 1)``, scaled in place.
+
+    float64 is ``rng.uniform`` itself (the same numbers as ever).
+    """
+    if _drawn_dtype(dtype) == np.float64:
+        return rng.uniform(low, high, shape)
+    values = rng.random(shape, dtype=dtype)
+    values *= high - low
+    values += low
+    return values
+
+
+def _normal(rng, shape, mean, std, dtype):
+    """N(mean, std^2) in ``dtype``: ``mean + std z``, ``z ~ N(0, 1)``, scaled in place."""
+    values = rng.standard_normal(shape, dtype=_drawn_dtype(dtype))
+    values *= std
+    if mean:
+        values += mean
+    return values
+
+
+def _truncated_normal(rng, shape, mean, std, dtype):
+    """N(mean, std^2) in ``dtype`` with draws beyond two standard deviations redrawn.
+
+    The draws outside are found chunk by chunk (a boolean mask, no float copy of the values)
+    and redrawn all at once, in order, as a whole-array mask would.
+    """
+    dtype = _drawn_dtype(dtype)
+    values = rng.standard_normal(shape, dtype=dtype)
+    flat = values.reshape(-1)
+    outside = np.empty(flat.size, dtype=bool)
+    step = 1 << 16
+    while True:
+        for start in range(0, flat.size, step):
+            part = flat[start:start + step]
+            np.greater(np.abs(part), 2.0, out=outside[start:start + step])     # |z| > 2
+        count = int(np.count_nonzero(outside))
+        if not count:
+            break
+        flat[outside] = rng.standard_normal(count, dtype=dtype)
+    values *= std
+    if mean:
+        values += mean
+    return values
 
 
 class Initializer(Configurable):
@@ -129,7 +178,7 @@ class RandomUniform(Initializer):
         self.minval, self.maxval = minval, maxval
 
     def sample(self, shape, rng, dtype, fan_in, fan_out):
-        return rng.uniform(self.minval, self.maxval, shape)
+        return _uniform(rng, shape, self.minval, self.maxval, dtype)
 
 
 class RandomNormal(Initializer):
@@ -142,7 +191,7 @@ class RandomNormal(Initializer):
         self.mean, self.stddev = self._number(mean, "mean"), self._number(stddev, "stddev")
 
     def sample(self, shape, rng, dtype, fan_in, fan_out):
-        return self.mean + self.stddev * rng.standard_normal(shape)
+        return _normal(rng, shape, self.mean, self.stddev, dtype)
 
 
 class TruncatedNormal(RandomNormal):
@@ -151,7 +200,7 @@ class TruncatedNormal(RandomNormal):
     name = "truncated_normal"
 
     def sample(self, shape, rng, dtype, fan_in, fan_out):
-        return self.mean + _truncated_normal(rng, shape, self.stddev, np.float64)
+        return _truncated_normal(rng, shape, self.mean, self.stddev, dtype)
 
 
 class VarianceScaling(Initializer):
@@ -177,10 +226,10 @@ class VarianceScaling(Initializer):
         variance = self.scale / max(1.0, n)
         if self.distribution == "uniform":
             limit = math.sqrt(3.0 * variance)
-            return rng.uniform(-limit, limit, shape)
+            return _uniform(rng, shape, -limit, limit, dtype)
         if self.distribution == "normal":
-            return math.sqrt(variance) * rng.standard_normal(shape)
-        return _truncated_normal(rng, shape, math.sqrt(variance) / _TRUNCATED_STD, np.float64)
+            return _normal(rng, shape, 0.0, math.sqrt(variance), dtype)
+        return _truncated_normal(rng, shape, 0.0, math.sqrt(variance) / _TRUNCATED_STD, dtype)
 
 
 def _variance_scaling_preset(class_name, name, scale, mode, distribution, doc):

@@ -4,6 +4,8 @@
 that model files are rebuilt from; ``LAYER_CLASSES`` is the older, read-only mapping view of it.
 """
 
+from .activation import Activation
+from .attention import MultiHeadAttention
 from .avg_pooling import AvgPool1D, AvgPool2D
 from .base import LAYER_CLASSES, ActivatedLayer, Layer
 from .base import REGISTRY as REGISTRY  # re-exported, but not in __all__ (see below)
@@ -15,7 +17,9 @@ from .dropout import Dropout
 from .embedding import Embedding
 from .global_pooling import GlobalAvgPool1D, GlobalAvgPool2D, GlobalMaxPool1D, GlobalMaxPool2D
 from .max_pooling import MaxPool1D, MaxPool2D
+from .merge import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
 from .normalization import BatchNormalization, LayerNormalization
+from .positional import PositionalEmbedding
 from .recurrent import GRU, LSTM, SimpleRNN
 from .reshape import Flatten, Reshape, UpSampling1D, UpSampling2D
 
@@ -26,4 +30,5 @@ __all__ = ["Layer", "ActivatedLayer", "Dense", "Conv1D", "Conv2D", "Conv2DTransp
            "GlobalMaxPool1D", "GlobalMaxPool2D", "Flatten", "Reshape", "UpSampling1D", "UpSampling2D",
            "SimpleRNN", "LSTM", "GRU", "Bidirectional",
            "Embedding", "Dropout", "BatchNormalization",
-           "LayerNormalization", "LAYER_CLASSES"]
+           "LayerNormalization", "Activation", "Add", "Subtract", "Multiply", "Average", "Maximum",
+           "Minimum", "Concatenate", "MultiHeadAttention", "PositionalEmbedding", "LAYER_CLASSES"]

@@ -4,7 +4,16 @@ A layer maps a batch ``x`` to ``y = forward(x)`` and, given ``grad_y = dL/dy``, 
 ``grad_x = dL/dx`` from ``backward(grad_y)`` while storing ``dL/dparam`` in ``grads`` under the
 same keys as ``params``. It caches what its backward needs during the forward (never recomputes
 the forward inside backward). Shapes are learnt on first use by ``build(input_shape)``, where
-``input_shape`` excludes the batch axis.
+``input_shape`` excludes the batch axis; ``param_shapes(input_shape)`` says beforehand which
+parameters that build will create, so their memory is counted before any of it is allocated
+(:mod:`nnscratch.layers.memory`).
+
+Every subclass's ``forward`` and ``backward`` are wrapped once, here, with the checks every
+layer needs (:meth:`Layer.__init_subclass__`): a forward on a layer not built yet builds it
+(as calling the layer does); a backward before any forward is a
+:class:`~nnscratch.errors.NotBuiltError`, and one whose gradient is not shaped like the last
+output a :class:`~nnscratch.errors.ShapeError` naming both shapes. That costs one shape
+comparison per call, no pass over the arrays.
 
 Every concrete layer class is known to :data:`REGISTRY` by its class name, so that a saved
 architecture (``{"class": "Dense", "config": {...}}``) is rebuilt by looking the name up in that
@@ -13,6 +22,8 @@ sets ``abstract = True`` itself, such as :class:`Layer` and :class:`ActivatedLay
 private classes (a name starting with ``_``) are left out: they cannot run on their own.
 """
 
+import functools
+import math
 from collections.abc import Mapping
 
 import numpy as np
@@ -20,23 +31,75 @@ import numpy as np
 from .. import activations, initializers, regularizers
 from ..errors import NotBuiltError, ShapeError
 from ..registry import Registry
+from ..symbolic import call_layer, is_symbolic
+from .memory import check_layer
+
+
+def _checked_forward(forward):
+    """``forward`` that builds the layer on first use and records the output's shape."""
+
+    @functools.wraps(forward)
+    def checked(self, x, training=False, **kwargs):
+        if not self.built:
+            self.build(np.shape(x)[1:])
+        # keywords only when given (a recurrent layer's initial_state): the usual call packs none
+        y = forward(self, x, training, **kwargs) if kwargs else forward(self, x, training)
+        try:
+            self._output_shape = y.shape
+        except AttributeError:              # a user's layer returning a list
+            self._output_shape = np.shape(y)
+        return y
+
+    return checked
+
+
+def _checked_backward(backward):
+    """``backward`` that refuses a call before any forward, or a gradient not shaped like the
+    output (a subclass calling its parent's backward is checked once, by the outermost)."""
+
+    @functools.wraps(backward)
+    def checked(self, grad_y):
+        if type(self).backward is checked:
+            expected = self._output_shape
+            if expected is None:
+                raise NotBuiltError(f"{type(self).__name__} layer {self.label}: backward called "
+                                    "before forward (there is no forward pass to differentiate)")
+            got = grad_y.shape if type(grad_y) is np.ndarray else np.shape(grad_y)
+            if got != expected:
+                raise ShapeError(f"{type(self).__name__} layer {self.label} backward expects a "
+                                 f"gradient shaped {expected}, got {got} (the gradient and the output "
+                                 "must have one shape)")
+        return backward(self, grad_y)
+
+    return checked
 
 
 class Layer:
     """Base class of all layers.
 
     Subclasses implement ``build``, ``forward``, ``backward``, ``compute_output_shape`` and
-    ``get_config`` (the keyword arguments that recreate the layer). A base class that cannot run
+    ``get_config`` (the keyword arguments that recreate the layer); a layer with parameters also
+    ``param_shapes`` (what ``build`` will create, known before it allocates), and one that keeps
+    large arrays for its backward ``forward_values``. A base class that cannot run
     on its own sets ``abstract = True`` in its own body (it is not inherited), which keeps it out
     of :data:`REGISTRY`.
 
     ``input_grad_needed``: a Network clears it on its first layer while it trains, since
     nothing uses the gradient with respect to the data; a layer may then skip computing it
     (its ``backward`` returns None). Layers that ignore the flag stay correct, only slower.
+
+    A layer of several inputs (merge layers, attention) sets the class attribute
+    ``multiple_inputs = True``: ``build(input_shapes, rng=None, dtype=...)``, ``param_shapes``
+    and ``compute_output_shape`` take a list of per-sample shapes; ``forward(inputs,
+    training=False, **options)`` takes a list of arrays and returns one array; ``backward(grad_y)``
+    returns a list of gradients, one per input in the same order (None for an input that is not
+    differentiable, such as a mask); calling it on arrays builds it on first use. Its base is
+    :class:`~nnscratch.layers.multi_input.MultiInputLayer`.
     """
 
     abstract = True
     input_grad_needed = True
+    _output_shape = None       # the shape of the last forward's output (None: no forward yet)
     # True for layers that change their parameters and gradients only in place (never rebind
     # ``params[key]`` or ``grads[key]``): a Network may then keep them all in one array (see
     # ``nnscratch.training.packing``).
@@ -53,12 +116,40 @@ class Layer:
         self.input_shape = None
         self.dtype = np.dtype(np.float32)
 
+    def __init_subclass__(cls, **kwargs):
+        # The checks every layer's forward and backward need, written once (see the module
+        # docstring): a subclass that defines either gets it wrapped.
+        super().__init_subclass__(**kwargs)
+        if "forward" in vars(cls):
+            cls.forward = _checked_forward(vars(cls)["forward"])
+        if "backward" in vars(cls):
+            cls.backward = _checked_backward(vars(cls)["backward"])
+
     # -- shapes and parameters -------------------------------------------------------------
     def build(self, input_shape, rng=None, dtype=np.float32):
-        """Create the parameters for inputs shaped ``(batch,) + input_shape``."""
-        self.input_shape = tuple(int(s) for s in input_shape)
+        """Create the parameters for inputs shaped ``(batch,) + input_shape``.
+
+        Refuses first, with a :class:`~nnscratch.errors.ResourceError`, parameters and gradients
+        that would not fit in the memory available (:func:`~nnscratch.layers.memory.check_layer`).
+        """
+        input_shape = tuple(int(s) for s in input_shape)
+        check_layer(self, input_shape, dtype)
+        self.input_shape = input_shape
         self.dtype = np.dtype(dtype)
         self.built = True
+
+    def param_shapes(self, input_shape):
+        """``{key: shape}`` of the parameters :meth:`build` creates for ``input_shape``.
+
+        Known before anything is drawn, so the memory a layer needs is counted first. A layer
+        with parameters writes this and builds from it; the default is no parameters.
+        """
+        return {}
+
+    def forward_values(self, input_shape):
+        """At least how many values per sample a forward pass keeps until the backward (its
+        output and caches), for :func:`~nnscratch.layers.memory.check_batch`; 0 if unknown."""
+        return 0
 
     def compute_output_shape(self, input_shape):
         """The output shape (without the batch axis) for an input shape (without it)."""
@@ -67,7 +158,7 @@ class Layer:
     def add_param(self, key, value, regularizer=None):
         """Register a parameter array and a zero gradient of the same shape."""
         self.params[key] = value
-        self.grads[key] = np.zeros_like(value)
+        self.grads[key] = np.zeros(value.shape, value.dtype)   # pages untouched until written
         reg = regularizers.get(regularizer)
         if reg is not None:
             self.regularizers[key] = reg
@@ -115,10 +206,12 @@ class Layer:
         """``grad_x = dL/dx`` from ``grad_y = dL/dy``; fills ``self.grads``."""
         raise NotImplementedError
 
-    def __call__(self, x, training=False):
-        if not self.built:
-            self.build(np.shape(x)[1:])
-        return self.forward(x, training=training)
+    def __call__(self, x, training=False, **kwargs):
+        """``forward(x)`` on arrays (building on first use); on a symbolic tensor (from
+        ``ns.Input``), a node of a functional model (see :mod:`nnscratch.symbolic`)."""
+        if is_symbolic(x):
+            return call_layer(self, x, kwargs)
+        return self.forward(x, training, **kwargs)      # builds on first use
 
     def require_built(self):
         """Raise NotBuiltError unless :meth:`build` has run."""
@@ -194,6 +287,11 @@ class ActivatedLayer(Layer):
         else:
             grad_z = self.activation.backward(z, self._last_a, grad_a)
         return self.backward_from_z(grad_z)
+
+    def forward_values(self, input_shape):
+        """``z`` and ``a`` (one array with the identity), each shaped like the output."""
+        size = math.prod(self.compute_output_shape(input_shape))
+        return size if self._is_identity else 2 * size
 
     def linear_forward(self, x, training=False):
         """The affine part ``z = linear(x)``, before the activation."""

@@ -71,6 +71,11 @@ class Bidirectional(Layer):
     def _halves(self):
         return (("forward_", self.forward_layer), ("backward_", self.backward_layer))
 
+    def param_shapes(self, input_shape):
+        """The two copies' parameters, prefixed ``forward_`` and ``backward_``."""
+        return {prefix + key: shape for prefix, layer in self._halves
+                for key, shape in layer.param_shapes(input_shape).items()}
+
     def build(self, input_shape, rng=None, dtype=np.float32):
         super().build(input_shape, rng, dtype)
         for prefix, layer in self._halves:
@@ -80,6 +85,10 @@ class Bidirectional(Layer):
                 self.grads[prefix + key] = layer.grads[key]
                 if key in layer.regularizers:
                     self.regularizers[prefix + key] = layer.regularizers[key]
+
+    def forward_values(self, input_shape):
+        """What the two copies keep."""
+        return sum(layer.forward_values(input_shape) for _, layer in self._halves)
 
     def compute_output_shape(self, input_shape):
         shape = self.forward_layer.compute_output_shape(input_shape)
@@ -105,14 +114,8 @@ class Bidirectional(Layer):
                              f"[{form}], got {got}")
         return list(initial_state[:count]), list(initial_state[count:])
 
-    def __call__(self, x, training=False, initial_state=None):
-        if not self.built:
-            self.build(np.shape(x)[1:])
-        return self.forward(x, training=training, initial_state=initial_state)
-
     def forward(self, x, training=False, initial_state=None):
         """Both directions, merged; (N, H') or (N, T, H') with the wrapped ``return_sequences``."""
-        self.require_built()
         self._sync()
         state_f, state_b = self._split_state(initial_state)
         y_f = self.forward_layer.forward(x, training=training, initial_state=state_f)
@@ -131,9 +134,7 @@ class Bidirectional(Layer):
 
     def backward(self, grad_y):
         """Split ``grad_y`` over the merge, backpropagate both copies, add their input gradients."""
-        if self._outputs is None:
-            raise ShapeError(f"Bidirectional layer {self.label}: backward called before forward")
-        y_f, y_b = self._outputs
+        y_f, y_b = self._outputs                  # the base class checked the call and the shape
         grad_y = np.asarray(grad_y, dtype=y_f.dtype)
         if self.merge_mode == "concat":
             units = y_f.shape[-1]

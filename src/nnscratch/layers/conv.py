@@ -142,23 +142,30 @@ class BaseConv(ActivatedLayer):
         receptive = math.prod(self.kernel_size)
         return in_channels * receptive, self.filters * receptive
 
+    def param_shapes(self, input_shape):
+        """The kernel ``W`` (:meth:`kernel_shape`) and ``b`` (filters,) for (C, *spatial) samples."""
+        in_channels = check_sample_shape(self, input_shape, self.rank)[0]
+        shapes = {"W": self.kernel_shape(in_channels)}
+        if self.use_bias:
+            shapes["b"] = (self.filters,)
+        return shapes
+
     def build(self, input_shape, rng=None, dtype=np.float32):
         input_shape = check_sample_shape(self, input_shape, self.rank)
+        self.compute_output_shape(input_shape)        # a clear error now if the input is too small
         super().build(input_shape, rng, dtype)
         self.in_channels = input_shape[0]
-        self.compute_output_shape(input_shape)        # a clear error now if the input is too small
         fan_in, fan_out = self.fans(self.in_channels)
-        kernel_shape = self.kernel_shape(self.in_channels)
-        self.add_param("W", self.init_param(self.kernel_initializer, kernel_shape, rng,
+        shapes = self.param_shapes(input_shape)
+        self.add_param("W", self.init_param(self.kernel_initializer, shapes["W"], rng,
                                             fan_in=fan_in, fan_out=fan_out),
                        self.kernel_regularizer)
         if self.use_bias:
-            self.add_param("b", self.init_param(self.bias_initializer, (self.filters,), rng,
+            self.add_param("b", self.init_param(self.bias_initializer, shapes["b"], rng,
                                                 fan_in=fan_in, fan_out=fan_out),
                            self.bias_regularizer)
 
     def _check(self, x):
-        self.require_built()
         return check_input(self, x, self.rank, self.in_channels)
 
     def get_config(self):

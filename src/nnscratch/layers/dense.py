@@ -3,6 +3,7 @@
 import numpy as np
 
 from .. import checks
+from ..errors import ShapeError
 from .base import ActivatedLayer, check_input_features, describe
 
 
@@ -55,14 +56,25 @@ class Dense(ActivatedLayer):
         self.input_dim = checks.optional_positive_int(input_dim, "Dense input_dim")
         self._x = None
 
+    def param_shapes(self, input_shape):
+        """``W`` (inputs, units) and ``b`` (units,) for inputs shaped (N, ..., inputs)."""
+        if len(input_shape) == 0:
+            raise ShapeError(f"Dense layer {self.label} expects inputs (N, ..., features), got "
+                             "a 1-D array (N,)")
+        shapes = {"W": (int(input_shape[-1]), self.units)}
+        if self.use_bias:
+            shapes["b"] = (self.units,)
+        return shapes
+
     def build(self, input_shape, rng=None, dtype=np.float32):
         super().build(input_shape, rng, dtype)
-        fan_in = self.input_shape[-1]
-        self.add_param("W", self.init_param(self.kernel_initializer, (fan_in, self.units), rng,
+        shapes = self.param_shapes(self.input_shape)
+        fan_in = shapes["W"][0]
+        self.add_param("W", self.init_param(self.kernel_initializer, shapes["W"], rng,
                                             fan_in=fan_in, fan_out=self.units),
                        self.kernel_regularizer)
         if self.use_bias:
-            self.add_param("b", self.init_param(self.bias_initializer, (self.units,), rng,
+            self.add_param("b", self.init_param(self.bias_initializer, shapes["b"], rng,
                                                 fan_in=fan_in, fan_out=self.units),
                            self.bias_regularizer)
 

@@ -1,5 +1,7 @@
 r"""Embedding: a lookup table from integer token ids to learned vectors."""
 
+import math
+
 import numpy as np
 
 from .. import checks
@@ -57,13 +59,21 @@ class Embedding(Layer):
         self._ids = None
         self._input_dtype = None
 
+    def param_shapes(self, input_shape):
+        """The table ``W`` (input_dim, output_dim), whatever the shape of the ids."""
+        return {"W": (self.num_embeddings, self.embedding_dim)}
+
     def build(self, input_shape, rng=None, dtype=np.float32):
         super().build(input_shape, rng, dtype)
-        shape = (self.num_embeddings, self.embedding_dim)
-        self.add_param("W", self.init_param(self.embeddings_initializer, shape, rng,
+        self.add_param("W", self.init_param(self.embeddings_initializer,
+                                            self.param_shapes(input_shape)["W"], rng,
                                             fan_in=self.num_embeddings,
                                             fan_out=self.embedding_dim),
                        self.embeddings_regularizer)
+
+    def forward_values(self, input_shape):
+        """The looked-up vectors: T D per sample for ids shaped (N, T)."""
+        return math.prod(self.compute_output_shape(input_shape))
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.embedding_dim,)
@@ -93,16 +103,13 @@ class Embedding(Layer):
 
     def forward(self, x, training=False):
         """``y = W[ids]``: shape ``x.shape + (output_dim,)``."""
-        self.require_built()
         self._input_dtype = np.asarray(x).dtype
         self._ids = self.token_ids(x)
         return self.params["W"][self._ids]
 
     def backward(self, grad_y):
         """Scatter-add ``grad_y`` into the rows of ``dW``; returns zeros (ids have no gradient)."""
-        if self._ids is None:
-            raise DataError(f"Embedding layer {self.label}: backward called before forward")
-        ids = self._ids
+        ids = self._ids                           # the base class checked the call and the shape
         grad_y = np.asarray(grad_y, dtype=self.params["W"].dtype)
         dW = self.grads["W"]
         dW[...] = 0

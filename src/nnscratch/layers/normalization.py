@@ -12,6 +12,8 @@ normalization within each sample. Both share the kernels :func:`normalize` and
 :func:`normalize_backward`.
 """
 
+import math
+
 import numpy as np
 
 from .. import checks
@@ -85,6 +87,20 @@ class _AffineNormalization(Layer):
         self._x_hat = None
         self._inv_std = None
 
+    def _affine_shape(self, input_shape):
+        """The shape of ``gamma`` and ``beta`` for samples of ``input_shape`` (subclasses)."""
+        raise NotImplementedError
+
+    def forward_values(self, input_shape):
+        """``x_hat`` and the output, each shaped like the input."""
+        return 2 * math.prod(input_shape)
+
+    def param_shapes(self, input_shape):
+        """``gamma`` (with ``scale``) and ``beta`` (with ``center``), one shape for both."""
+        shape = self._affine_shape(tuple(int(s) for s in input_shape))
+        return {key: shape for key, wanted in (("gamma", self.scale), ("beta", self.center))
+                if wanted}
+
     def _add_affine_params(self, shape, rng):
         self._param_shape = shape
         if self.scale:
@@ -96,7 +112,6 @@ class _AffineNormalization(Layer):
 
     def _check_input(self, x, feature_axes):
         """ShapeError unless ``x`` has the built rank and sizes along ``feature_axes``."""
-        self.require_built()
         ndim = len(self.input_shape) + 1
         if x.ndim != ndim or any(x.shape[a] != self.input_shape[a - 1] for a in feature_axes):
             sizes = ", ".join(f"{self.input_shape[a - 1]} along axis {a}" for a in feature_axes)
@@ -195,14 +210,23 @@ class BatchNormalization(_AffineNormalization):
         self._channel_axis = None
         self._training = False
 
-    def build(self, input_shape, rng=None, dtype=np.float32):
-        super().build(input_shape, rng, dtype)
-        ndim = len(self.input_shape) + 1
+    def _resolve_axis(self, input_shape):
+        """The channel axis of inputs (N,) + ``input_shape``, from ``axis`` (may be negative)."""
+        ndim = len(input_shape) + 1
         axis = self.axis + ndim if self.axis < 0 else self.axis
         if not 1 <= axis < ndim:
             raise ConfigError(f"BatchNormalization layer {self.label} has axis={self.axis}, which "
                               f"is not a feature axis of inputs shaped (N, "
-                              f"{', '.join(map(str, self.input_shape))})")
+                              f"{', '.join(map(str, input_shape))})")
+        return axis
+
+    def _affine_shape(self, input_shape):
+        return (input_shape[self._resolve_axis(input_shape) - 1],)        # (channels,)
+
+    def build(self, input_shape, rng=None, dtype=np.float32):
+        super().build(input_shape, rng, dtype)
+        ndim = len(self.input_shape) + 1
+        axis = self._resolve_axis(self.input_shape)
         channels = self.input_shape[axis - 1]
         self._channel_axis = axis
         self._reduce = tuple(i for i in range(ndim) if i != axis)
@@ -289,19 +313,27 @@ class LayerNormalization(_AffineNormalization):
         self._axes = None
         self._param_axes = None
 
-    def build(self, input_shape, rng=None, dtype=np.float32):
-        super().build(input_shape, rng, dtype)
-        ndim = len(self.input_shape) + 1
+    def _resolve_axes(self, input_shape):
+        """The normalized axes of inputs (N,) + ``input_shape``, sorted, from ``axis``."""
+        ndim = len(input_shape) + 1
         requested = self.axis if isinstance(self.axis, tuple) else (self.axis,)
         axes = sorted({a + ndim if a < 0 else a for a in requested})
         if len(axes) != len(requested) or not all(1 <= a < ndim for a in axes):
             raise ConfigError(f"LayerNormalization layer {self.label} has axis={self.axis}, which "
                               f"does not name distinct feature axes of inputs shaped (N, "
-                              f"{', '.join(map(str, self.input_shape))})")
-        self._axes = tuple(axes)
+                              f"{', '.join(map(str, input_shape))})")
+        return tuple(axes)
+
+    def _affine_shape(self, input_shape):
+        return tuple(input_shape[a - 1] for a in self._resolve_axes(input_shape))
+
+    def build(self, input_shape, rng=None, dtype=np.float32):
+        super().build(input_shape, rng, dtype)
+        ndim = len(self.input_shape) + 1
+        axes = self._axes = self._resolve_axes(self.input_shape)
         self._param_axes = tuple(i for i in range(ndim) if i not in axes)
         self._broadcast = tuple(self.input_shape[i - 1] if i in axes else 1 for i in range(ndim))
-        self._add_affine_params(tuple(self.input_shape[a - 1] for a in axes), rng)
+        self._add_affine_params(self._affine_shape(self.input_shape), rng)
 
     def forward(self, x, training=False):
         self._check_input(x, self._axes)

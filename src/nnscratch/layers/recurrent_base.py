@@ -96,24 +96,38 @@ class BaseRecurrent(Layer):
     def _where(self):
         return f"{type(self).__name__} layer {self.label}"
 
-    def build(self, input_shape, rng=None, dtype=np.float32):
+    def param_shapes(self, input_shape):
+        """``W_ih`` (G H, features), ``W_hh`` (G H, H), ``b_ih`` and ``b_hh`` (G H,)."""
         input_shape = tuple(int(s) for s in input_shape)
         if len(input_shape) != 2:
             shown = ", ".join(["N", *map(str, input_shape)])
             raise ShapeError(f"{self._where()} expects input (N, T, features), got shape ({shown})")
+        gh = self.gates * self.units
+        shapes = {"W_ih": (gh, input_shape[-1]), "W_hh": (gh, self.units)}
+        if self.use_bias:
+            shapes.update(b_ih=(gh,), b_hh=(gh,))
+        return shapes
+
+    def build(self, input_shape, rng=None, dtype=np.float32):
+        shapes = self.param_shapes(input_shape)       # a clear error first for a wrong rank
         super().build(input_shape, rng, dtype)
-        features, gh = input_shape[-1], self.gates * self.units
-        self.add_param("W_ih", self.init_param(self.kernel_initializer, (gh, features), rng,
+        gh, features = shapes["W_ih"]
+        self.add_param("W_ih", self.init_param(self.kernel_initializer, shapes["W_ih"], rng,
                                                fan_in=features, fan_out=gh),
                        self.kernel_regularizer)
-        self.add_param("W_hh", self.init_param(self.recurrent_initializer, (gh, self.units), rng,
+        self.add_param("W_hh", self.init_param(self.recurrent_initializer, shapes["W_hh"], rng,
                                                fan_in=self.units, fan_out=gh),
                        self.recurrent_regularizer)
         if self.use_bias:
             for key in ("b_ih", "b_hh"):
-                self.add_param(key, self.init_param(self.bias_initializer, (gh,), rng,
+                self.add_param(key, self.init_param(self.bias_initializer, shapes[key], rng,
                                                     fan_in=features, fan_out=gh),
                                self.bias_regularizer)
+
+    def forward_values(self, input_shape):
+        """Every state after every step, (T + 1) H per state, and the input projections, T G H."""
+        steps = int(input_shape[0])
+        return ((steps + 1) * len(self.state_names) + steps * self.gates) * self.units
 
     def compute_output_shape(self, input_shape):
         if self.return_sequences:
@@ -131,7 +145,6 @@ class BaseRecurrent(Layer):
         self._check_rank(x)
         if x.dtype.kind not in "fiu":
             raise DataTypeError(f"{self._where()} expects numbers, got dtype {x.dtype}")
-        self.require_built()
         check_input_features(self, x, self.params["W_ih"].shape[1])
         if x.shape[1] == 0:
             raise ShapeError(f"{self._where()} needs at least one time step, got input shape "
@@ -173,9 +186,7 @@ class BaseRecurrent(Layer):
 
     # -- the time loop ---------------------------------------------------------------------
     def __call__(self, x, training=False, initial_state=None):
-        self._check_rank(x)
-        if not self.built:
-            self.build(np.shape(x)[1:])
+        self._check_rank(x)                 # before building: the message shows x's shape
         return self.forward(x, training=training, initial_state=initial_state)
 
     def forward(self, x, training=False, initial_state=None):
@@ -217,17 +228,11 @@ class BaseRecurrent(Layer):
 
         Also sets ``grad_initial_state`` (dL/dh0, or (dL/dh0, dL/dc0) for LSTM).
         """
-        if self._cache is None:
-            raise ShapeError(f"{self._where()}: backward called before forward")
-        x_t, seq, cache = self._cache
+        x_t, seq, cache = self._cache          # the base class checked the call and grad_y's shape
         steps, n, _ = x_t.shape
         W_ih, W_hh = self.params["W_ih"], self.params["W_hh"]
         dtype = W_hh.dtype
         grad_y = np.asarray(grad_y, dtype=dtype)
-        expected = (n, steps, self.units) if self.return_sequences else (n, self.units)
-        if grad_y.shape != expected:
-            raise ShapeError(f"{self._where()} backward expects a gradient shaped {expected}, "
-                             f"got {grad_y.shape}")
         gh = self.gates * self.units
         d_x_proj = np.empty((steps, n, gh), dtype)            # dL/dX_p(t), stacked over t
         d_h_proj = np.empty((steps, n, gh), dtype)            # dL/dH_p(t), stacked over t

@@ -24,12 +24,18 @@ class Loss(Configurable):
     - ``sparse_labels``: ``y_true`` holds integer class indices instead of one-hot rows.
     - ``fused_activation``: ``"softmax"`` or ``"sigmoid"`` when a Network whose last layer has
       that activation should feed the logits to :meth:`with_logits` instead (stable, exact).
+    - ``target_range``: ``(low, high)``, the closed interval the targets must lie in (binary
+      cross-entropy: [0, 1]), or None; ``target_meaning`` says what such targets are.
+      :meth:`check_targets` refuses a target outside, once per ``fit`` or ``evaluate`` (a
+      Network checks its prepared targets) and on every direct call with other arrays.
     """
 
     aliases = ()
     reduction = "mean"
     sparse_labels = False
     fused_activation = None
+    target_range = None
+    target_meaning = ""
 
     def __init_subclass__(cls, **kwargs):
         # Underflow to 0 (exp(-1e4), a tiny error squared) is exact enough and not worth a
@@ -147,7 +153,20 @@ class Loss(Configurable):
                 raise ShapeError(
                     f"{self.name} expects y_true shaped like y_pred {p.shape}, got {y.shape}"
                 )
-        return p, y.astype(p.dtype, copy=False)
+        y = y.astype(p.dtype, copy=False)
+        self.check_targets(y)
+        return p, y
+
+    def check_targets(self, y, name="y_true"):
+        """DataError naming the first target outside :attr:`target_range` and where it is."""
+        if self.target_range is None:
+            return
+        low, high = self.target_range
+        bad = (y < low) | (y > high)
+        if np.any(bad):
+            index, where = _first(bad)
+            raise DataError(f"{self.name} expects targets in [{low:g}, {high:g}] "
+                            f"({self.target_meaning}), got {y[index].item()!r} in {name} at {where}")
 
     def _class_labels(self, y_true, p):
         """Integer class labels in ``[0, k)`` shaped ``p.shape[:-1]``, as an ``intp`` array."""
@@ -176,13 +195,19 @@ class Loss(Configurable):
                 f"{self.name} expects integer class labels in [0, {k}), got dtype {y.dtype}"
             )
         if np.any(bad):
-            index = np.unravel_index(int(np.argmax(bad)), bad.shape)
-            where = f"row {index[0]}" if len(index) == 1 else f"index {tuple(int(i) for i in index)}"
+            index, where = _first(bad)
             raise DataError(
                 f"{self.name} expects integer class labels in [0, {k}), "
                 f"got {y[index].item()!r} at {where}"
             )
         return y.astype(np.intp, copy=False)
+
+
+def _first(bad):
+    """``(index, "row i" or "index (i, j, ...)")`` of the first True entry of ``bad``."""
+    index = np.unravel_index(int(np.argmax(bad)), bad.shape)
+    where = f"row {index[0]}" if len(index) == 1 else f"index {tuple(int(i) for i in index)}"
+    return index, where
 
 
 class LogitsOrProbabilities(Loss):

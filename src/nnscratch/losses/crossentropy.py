@@ -16,7 +16,7 @@ from .kernels import (
 
 
 class BinaryCrossentropy(LogitsOrProbabilities):
-    """Binary cross-entropy, averaged over the outputs of a sample.
+    """Binary cross-entropy, averaged over the outputs of a sample; targets ``y`` in [0, 1].
 
     On probabilities (``from_logits=False``), with :math:`\\hat p = \\operatorname{clip}(p,
     \\epsilon, 1 - \\epsilon)` and zero gradient where ``p`` was clipped:
@@ -38,6 +38,8 @@ class BinaryCrossentropy(LogitsOrProbabilities):
     aliases = ("bce", "binary_ce", "log_loss", "logloss")
     hyperparameters = ("from_logits",)
     logit_activation = "sigmoid"
+    target_range = (0.0, 1.0)
+    target_meaning = "labels 0 and 1, or probabilities between"
 
     def per_sample(self, y_pred, y_true):
         p, y = self._prepare(y_pred, y_true)

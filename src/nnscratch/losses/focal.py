@@ -52,6 +52,8 @@ class BinaryFocalCrossentropy(_Focal):
     name = "binary_focal_crossentropy"
     aliases = ("focal", "binary_focal", "focal_loss")
     logit_activation = "sigmoid"
+    target_range = (0.0, 1.0)
+    target_meaning = "labels 0 and 1, or probabilities between"
 
     def _terms(self, p, y):
         """Cross-entropy ``b``, wrongness ``q`` and the pieces of their derivatives."""

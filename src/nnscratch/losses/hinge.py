@@ -21,10 +21,12 @@ class Hinge(Loss):
         l = \\frac{1}{m}\\sum_j \\max(1 - y_j p_j, 0), \\qquad
         \\frac{\\partial l}{\\partial p_j} = -\\frac{y_j}{m} [1 - y_j p_j > 0]
 
-    At the kink ``y p = 1`` the subgradient 0 is taken.
+    At the kink ``y p = 1`` the subgradient 0 is taken. Targets outside [-1, 1] are refused.
     """
 
     name = "hinge"
+    target_range = (-1.0, 1.0)
+    target_meaning = "labels -1 and 1, or 0 and 1"
 
     def per_sample(self, y_pred, y_true):
         p, y = self._prepare(y_pred, y_true)
@@ -37,7 +39,7 @@ class Hinge(Loss):
 
 
 class SquaredHinge(Loss):
-    """Squared hinge loss for labels in {-1, 1} (or {0, 1}, converted).
+    """Squared hinge loss for labels in {-1, 1} (or {0, 1}, converted); targets in [-1, 1].
 
     .. math::
 
@@ -46,6 +48,8 @@ class SquaredHinge(Loss):
     """
 
     name = "squared_hinge"
+    target_range = Hinge.target_range
+    target_meaning = Hinge.target_meaning
 
     def per_sample(self, y_pred, y_true):
         p, y = self._prepare(y_pred, y_true)
@@ -72,6 +76,8 @@ class CategoricalHinge(Loss):
     """
 
     name = "categorical_hinge"
+    target_range = (0.0, 1.0)
+    target_meaning = "one-hot rows"
 
     def per_sample(self, y_pred, y_true):
         p, y = self._prepare(y_pred, y_true)

@@ -45,10 +45,12 @@ def fit(model, x, y, epochs=1, batch_size=None, shuffle=True, seed=None, verbose
         raise ConfigError(f"verbose must be 0, 1 or 2, got {verbose!r}")
     validation_split = checks.number(validation_split, "validation_split", low=0.0, high=1.0,
                                      high_open=True)
-    x = model.prepare_input(x)
-    y = model.prepare_target(y)
-    check_same_length(x, y)
-    if len(x) == 0:
+    x = model.prepare_inputs(x)                # one array per model input
+    y = model.prepare_targets(y)               # one array per model output
+    for target in y:
+        check_same_length(x[0], target)
+    n = len(x[0])
+    if n == 0:
         raise DataError("fit needs at least one sample, got an empty x")
     weights = model.sample_weights(y, sample_weight, class_weight)
 
@@ -56,14 +58,16 @@ def fit(model, x, y, epochs=1, batch_size=None, shuffle=True, seed=None, verbose
     if validation_data is not None:
         val = prepare_validation(model, validation_data)
     elif validation_split > 0:
-        n_val = round(len(x) * validation_split)
-        if n_val == 0 or n_val == len(x):
-            raise DataError(f"validation_split={validation_split} of {len(x)} samples leaves "
+        n_val = round(n * validation_split)
+        if n_val == 0 or n_val == n:
+            raise DataError(f"validation_split={validation_split} of {n} samples leaves "
                             "no training or no validation sample")
-        cut = len(x) - n_val
-        val = (x[cut:], y[cut:], None if weights is None else weights[cut:])
-        x, y = x[:cut], y[:cut]
+        cut = n - n_val
+        val = ([a[cut:] for a in x], [a[cut:] for a in y],
+               None if weights is None else weights[cut:])
+        x, y = [a[:cut] for a in x], [a[:cut] for a in y]
         weights = None if weights is None else weights[:cut]
+        n = cut
 
     if seed is not None:
         model.shuffle_rng = np.random.default_rng(seed)
@@ -72,14 +76,14 @@ def fit(model, x, y, epochs=1, batch_size=None, shuffle=True, seed=None, verbose
     if isinstance(callbacks, Callback):
         callbacks = [callbacks]
     cb_list = list(callbacks or []) + [history]
-    progress = progress_callback(epochs, verbose, len(x), batch_size) if verbose else None
+    progress = progress_callback(epochs, verbose, n, batch_size) if verbose else None
     if progress is not None:
         cb_list.append(progress)
     cbs = CallbackList(cb_list, model)
     model.history = history
     model.stop_training = False
 
-    slices = batch_slices(len(x), batch_size)
+    slices = batch_slices(n, batch_size)
     cbs.on_train_begin({})
     # A diverging run overflows before its loss turns inf; the loss check reports it, so
     # NumPy's overflow warnings are silenced here instead of escaping to the user.
@@ -92,17 +96,22 @@ def fit(model, x, y, epochs=1, batch_size=None, shuffle=True, seed=None, verbose
 
 def train_epochs(model, x, y, weights, val, slices, shuffle, initial_epoch, epochs, cbs,
                  watched=True):
-    """The epoch and batch loops of :func:`fit` on prepared data.
+    """The epoch and batch loops of :func:`fit` on prepared data (lists of arrays, one per
+    input and one per output).
 
     ``watched``: something looks at the weights at the end of each epoch (the user's
     callbacks, a validation pass), so they are checked finite after every epoch. Otherwise
     only after the last one: a non-finite weight shows in the next batch's loss anyway.
     """
+    n = len(x[0])
     use_permutation = shuffle and len(slices) > 1
-    whole = len(slices) == 1 and slices[0] == slice(0, len(x))
+    whole = len(slices) == 1 and slices[0] == slice(0, n)
+    several = len(model.outputs_spec) > 1
+    if len(x) == 1 and len(y) == 1:            # one input, one output: arrays, not lists
+        x, y = x[0], y[0]
     epoch_begin = cbs.listened("on_epoch_begin")
     batch_begin, batch_end = cbs.listened("on_batch_begin"), cbs.listened("on_batch_end")
-    collect_outputs = bool(model.metrics)
+    collect_outputs = any(model.outputs_spec.metrics)
     # The weights and buffers before each of the last two batches: when a loss turns out
     # non-finite, those before the previous batch (whose loss was finite) are put back.
     arrays = model.state_arrays()        # layers change parameters and buffers in place
@@ -116,17 +125,23 @@ def train_epochs(model, x, y, weights, val, slices, shuffle, initial_epoch, epoc
     for epoch in range(initial_epoch, epochs):
         if epoch_begin:
             cbs.on_epoch_begin(epoch, {})
-        order = model.shuffle_rng.permutation(len(x)) if use_permutation else None
+        order = model.shuffle_rng.permutation(n) if use_permutation else None
         total_loss, outputs, targets = 0.0, [], []
+        output_losses = [0.0] * len(model.outputs_spec)
         for batch_index, piece in enumerate(slices):
             index = piece if order is None else order[piece]
             if whole:                        # one batch of everything, in order: no slicing
                 xb, yb, wb = x, y, weights
+            elif isinstance(x, list) or isinstance(y, list):
+                xb = [a[index] for a in x] if isinstance(x, list) else x[index]
+                yb = [a[index] for a in y] if isinstance(y, list) else y[index]
+                wb = None if weights is None else weights[index]
             else:
                 xb, yb = x[index], y[index]
                 wb = None if weights is None else weights[index]
+            rows = len(xb[0]) if isinstance(xb, list) else len(xb)
             if batch_begin:
-                cbs.on_batch_begin(batch_index, {"size": len(xb)})
+                cbs.on_batch_begin(batch_index, {"size": rows})
             for target, value in zip(saved[step % 2], arrays):     # the weights before it
                 np.copyto(target, value)
             try:
@@ -134,17 +149,23 @@ def train_epochs(model, x, y, weights, val, slices, shuffle, initial_epoch, epoc
             except TrainingError:
                 raise failure(epoch, batch_index) from None
             step += 1
-            total_loss += loss * len(xb)
+            total_loss += loss * rows
+            if several:
+                for k, value in enumerate(model.last_output_losses):
+                    output_losses[k] += value * rows
             if collect_outputs:
-                outputs.append(model.last_output.copy())
+                last = model.last_output
+                outputs.append([a.copy() for a in last] if isinstance(last, list) else last.copy())
                 targets.append(yb)
             if batch_end:
-                cbs.on_batch_end(batch_index, {"size": len(xb), "loss": loss})
+                cbs.on_batch_end(batch_index, {"size": rows, "loss": loss})
         if (watched or epoch + 1 == epochs) and not all_finite(arrays):
             raise failure(epoch, len(slices) - 1, after_update=True)   # the last update overflowed
-        logs = {"loss": total_loss / len(x)}
+        metric_values = [{} for _ in output_losses]
         if collect_outputs:
-            logs.update(model.metric_values(np.concatenate(outputs), np.concatenate(targets)))
+            metric_values = model.metric_values(_joined(outputs), _joined(targets))
+        logs = model.outputs_spec.logs(total_loss / n, [v / n for v in output_losses],
+                                       metric_values)
         if val is not None:
             val_logs = model.evaluate_prepared(*val)
             logs.update({f"val_{k}": v for k, v in val_logs.items()})
@@ -152,6 +173,13 @@ def train_epochs(model, x, y, weights, val, slices, shuffle, initial_epoch, epoc
         cbs.on_epoch_end(epoch, logs)
         if model.stop_training:
             break
+
+
+def _joined(batches):
+    """The batches' arrays joined along the samples (per output where they are lists)."""
+    if isinstance(batches[0], list):
+        return [np.concatenate([b[k] for b in batches]) for k in range(len(batches[0]))]
+    return np.concatenate(batches)
 
 
 def progress_callback(epochs, verbose, n_samples, batch_size):
@@ -168,9 +196,10 @@ def prepare_validation(model, validation_data):
     if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
         raise ConfigError("validation_data must be a tuple (x_val, y_val) or "
                           f"(x_val, y_val, sample_weight), got {type(validation_data).__name__}")
-    xv = model.prepare_input(validation_data[0], "x_val")
-    yv = model.prepare_target(validation_data[1], "y_val")
-    check_same_length(xv, yv, "x_val", "y_val")
+    xv = model.prepare_inputs(validation_data[0], "x_val")
+    yv = model.prepare_targets(validation_data[1], "y_val")
+    for target in yv:
+        check_same_length(xv[0], target, "x_val", "y_val")
     wv = None
     if len(validation_data) == 3 and validation_data[2] is not None:
         wv = model.sample_weights(yv, validation_data[2], None)

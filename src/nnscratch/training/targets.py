@@ -15,8 +15,9 @@ def prepare_target(y, loss, output_shape, dtype, name="y"):
     """Check ``y`` against ``output_shape`` (None: not known yet) and cast it for ``loss``.
 
     A sparse loss gets integer class labels shaped (N,); any other loss floats of ``dtype``
-    shaped (N,) + ``output_shape``. A 1-D ``y`` is read as one column when the network has a
-    single output.
+    shaped (N,) + ``output_shape``, within the loss's ``target_range`` if it has one (a
+    DataError names the first target outside it). A 1-D ``y`` is read as one column when the
+    network has a single output.
     """
     if getattr(loss, "sparse_labels", False):
         y = as_numeric_array(y, name)
@@ -25,10 +26,9 @@ def prepare_target(y, loss, output_shape, dtype, name="y"):
         if y.ndim != 1:
             raise ShapeError(f"{loss.name} expects {name} as integer class labels of shape "
                              f"(N,), got shape {y.shape}")
-        if y.dtype.kind == "f":
-            if not np.all(y == np.round(y)):
-                raise DataError(f"{loss.name} expects integer class labels in {name}, "
-                                "got non-integer values")
+        if y.dtype.kind == "f" and not np.all(y == np.round(y)):
+            raise DataError(f"{loss.name} expects integer class labels in {name}, "
+                            "got non-integer values")
         return y.astype(np.int64, copy=False)
     y = as_numeric_array(y, name, dtype=dtype)
     if output_shape is not None:
@@ -41,14 +41,16 @@ def prepare_target(y, loss, output_shape, dtype, name="y"):
                         "or one-hot encode them with nnscratch.data.one_hot)")
             raise ShapeError(f"{name} must be shaped (N,) + {output_shape} to match the "
                              f"network's output, got shape {y.shape}{hint}")
+    loss.check_targets(y, name)
     return y
 
 
-def sample_weights(y, sample_weight, class_weight, dtype):
+def sample_weights(y, sample_weight, class_weight, dtype, output_shape=None):
     """Per-sample weights from ``sample_weight`` times ``class_weight[label]``, or None.
 
-    Labels come from ``y``: integer labels as they are, a single column rounded, one-hot rows
-    by their largest entry.
+    Labels come from ``y``: integer labels as they are (classes ``[0, output_shape[-1])``), a
+    single column rounded (classes 0 and 1), one-hot rows by their largest entry (classes
+    ``[0, columns)``). A ``class_weight`` key outside the classes is a ConfigError.
     """
     weights = None
     if sample_weight is not None:
@@ -62,11 +64,15 @@ def sample_weights(y, sample_weight, class_weight, dtype):
                               f"{type(class_weight).__name__}")
         if y.ndim == 1:
             labels = y.astype(np.int64)
+            classes = (output_shape[-1] if output_shape else None,
+                       "integer labels, one per output")
         elif y.shape[-1] == 1:
             labels = np.round(y[:, 0]).astype(np.int64)
+            classes = (2, "a single column of labels 0 and 1")
         else:
             labels = np.argmax(y, axis=-1)
-        given = _class_weights(class_weight)
+            classes = (y.shape[-1], "one-hot rows, one column per class")
+        given = _class_weights(class_weight, *classes)
         table = np.ones(max([int(labels.max()), *given]) + 1, dtype=dtype)
         for cls, w in given.items():
             table[cls] = w
@@ -75,8 +81,9 @@ def sample_weights(y, sample_weight, class_weight, dtype):
     return weights
 
 
-def _class_weights(class_weight):
-    """``class_weight`` as ``{label: weight}`` with int labels >= 0 and finite weights >= 0."""
+def _class_weights(class_weight, classes=None, how=""):
+    """``class_weight`` as ``{label: weight}`` with labels in ``[0, classes)`` (``classes`` None:
+    any int >= 0; ``how`` says where the classes come from) and finite weights >= 0."""
     given = {}
     for cls, w in class_weight.items():
         try:
@@ -86,6 +93,9 @@ def _class_weights(class_weight):
         if label is None or label < 0 or float(cls) != label:      # "2" and 2.0 are label 2
             raise ConfigError(f"class_weight keys must be class labels (integers >= 0), "
                               f"got {cls!r}")
+        if classes is not None and label >= classes:
+            raise ConfigError(f"class_weight key {cls!r} is not a class of this output: expected "
+                              f"a label in [0, {classes}) ({how})")
         try:
             weight = float(w)
         except (TypeError, ValueError):

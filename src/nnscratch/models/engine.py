@@ -1,0 +1,306 @@
+"""What a model computes: data in, forward, losses, backward, one training step, inference.
+
+For a model with outputs :math:`\\hat y_k` the training step is the article's, over a graph:
+
+1. forward: every layer call in topological order (:func:`~nnscratch.models.graph.run_forward`);
+2. the loss :math:`L = \\sum_k w_k L_k(\\hat y_k, y_k)` and :math:`\\partial L/\\partial \\hat y_k`
+   (:mod:`nnscratch.models.outputs`); where an output's softmax or sigmoid is fused with its
+   cross-entropy, :math:`\\partial L/\\partial z = (p - y)/N` straight from the logits;
+3. backward: every call in reverse order, gradients summed where a tensor fans out
+   (:func:`~nnscratch.models.graph.run_backward`), then the weight penalties;
+4. the optimizer's update of every trainable parameter.
+
+:class:`Engine` is a base of :class:`~nnscratch.Model`; it reads the graph the model holds
+(``inputs``, ``outputs``, ``nodes``, ``layers``, ``outputs_spec``).
+"""
+
+import math
+
+import numpy as np
+
+from .. import checks
+from ..data import as_numeric_array, batch_slices, check_same_length
+from ..errors import ConfigError, ShapeError, TrainingError
+from ..training import fit as fit_loop
+from ..training.targets import prepare_target, sample_weights
+from . import graph
+
+
+def _by_name(data, names, what):
+    """One entry per name from a list/tuple (in order) or a dict (by name)."""
+    if isinstance(data, dict):
+        missing = [n for n in names if n not in data]
+        extra = sorted(set(data) - set(names))
+        if missing or extra:
+            raise ConfigError(f"{what} by name needs exactly {names}; missing {missing}, "
+                              f"unexpected {extra}")
+        return [data[n] for n in names]
+    if isinstance(data, (list, tuple)) and len(data) == len(names):
+        return list(data)
+    raise ConfigError(f"{what} must be a list of {len(names)} arrays (or a dict by name: "
+                      f"{names}), got {type(data).__name__}"
+                      + (f" of length {len(data)}" if isinstance(data, (list, tuple)) else ""))
+
+
+class Engine:
+    """Forward, backward, losses, a training step and inference over the model's graph."""
+
+    # -- data in -------------------------------------------------------------------------------
+    def prepare_inputs(self, x, name="x"):
+        """``x`` as a list of checked arrays of the model's dtype, one per input.
+
+        A model with one input takes its array as it is (a dict by name works too); with
+        several, a list in the order of the inputs or a dict by input name.
+        """
+        if len(self.inputs) == 1 and not isinstance(x, dict):
+            xs = [x]
+        else:
+            xs = _by_name(x, self.input_names, name)
+        arrays = []
+        for tensor, array, label in zip(self.inputs, xs, self.input_names):
+            where = name if len(xs) == 1 else f"{name}[{label!r}]"
+            array = as_numeric_array(array, where, dtype=self.dtype, min_ndim=2)
+            if array.shape[1:] != tensor.shape:
+                raise ShapeError(f"this model expects {where} shaped (N, "
+                                 f"{', '.join(map(str, tensor.shape))}), got {array.shape}")
+            arrays.append(array)
+        for other, label in zip(arrays[1:], self.input_names[1:]):
+            check_same_length(arrays[0], other, self.input_names[0], label)
+        return arrays
+
+    def prepare_targets(self, y, name="y"):
+        """``y`` as one checked target array per output (see ``training.targets``)."""
+        spec = self.outputs_spec
+        ys = [y] if len(spec) == 1 and not isinstance(y, dict) else _by_name(y, spec.names, name)
+        return [prepare_target(target, loss, tensor.shape, self.dtype,
+                               name if len(ys) == 1 else f"{name}[{label!r}]")
+                for target, loss, tensor, label in zip(ys, spec.losses, self.outputs, spec.names)]
+
+    def prepare_input(self, x, name="x"):
+        """The one input's array, checked and cast (a model with one input)."""
+        return self.prepare_inputs(x, name)[0]
+
+    def prepare_target(self, y, name="y"):
+        """The one output's targets, checked and cast (a model with one output)."""
+        return self.prepare_targets(y, name)[0]
+
+    def sample_weights(self, ys, sample_weight, class_weight):
+        """Per-sample weights from ``sample_weight`` times ``class_weight[label]``, or None.
+
+        ``class_weight`` reads the labels of the one output; with several it is refused.
+        """
+        ys = ys if isinstance(ys, list) else [ys]
+        if class_weight is not None and len(ys) > 1:
+            raise ConfigError("class_weight needs a model with one output; weigh the samples "
+                              "with sample_weight instead")
+        return sample_weights(ys[0], sample_weight, class_weight, self.dtype,
+                              self.outputs[0].shape)
+
+    # -- forward and backward ------------------------------------------------------------------
+    def forward_all(self, xs, training=False):
+        """Every node's output for prepared inputs ``xs``: ``{tensor id: array}``."""
+        if self._chain is not None:                  # a plain chain: layer after layer
+            x = xs[0]
+            for layer in self._chain:
+                x = layer.forward(x, training)
+            return {self.outputs[0].id: x}
+        values = {t.id: x for t, x in zip(self.inputs, xs)}
+        return graph.run_forward(self.nodes, values, training, self._shared)
+
+    def backward_all(self, grads, values, fused=None):
+        """Backpropagate ``{tensor id: dL/dtensor}`` (and fused ``{node: dL/dz}``) through the
+        graph; returns the gradients, dL/dx among them."""
+        if self._chain is not None:                  # a plain chain: delta_{l-1} = backward(delta_l)
+            layers = self._chain
+            if fused:
+                grad = layers[-1].backward_from_z(next(iter(fused.values())))
+                layers = layers[:-1]
+            else:
+                grad = grads[self.outputs[0].id]
+            for layer in reversed(layers):
+                grad = layer.backward(grad)
+            return {self.inputs[0].id: grad}
+        return graph.run_backward(self.nodes, grads, values, self._shared, fused)
+
+    def forward(self, x, training=False):
+        """The model's output(s) for ``x`` (an array, or a list of them for several inputs)."""
+        xs = x if isinstance(x, list) and len(self.inputs) > 1 else [x]
+        values = self.forward_all(xs, training)
+        self._values = values                       # for a backward() that follows
+        outputs = [values[t.id] for t in self.outputs]
+        return outputs[0] if len(outputs) == 1 else outputs
+
+    def backward(self, grad_output):
+        """Backpropagation from ``dL/d(output)`` (a list for several outputs) through the graph.
+
+        Fills every layer's ``grads``; returns dL/d(input) (a list for several inputs).
+        """
+        grads_out = grad_output if len(self.outputs) > 1 else [grad_output]
+        grads = {}
+        for tensor, grad in zip(self.outputs, grads_out):
+            grads[tensor.id] = grads[tensor.id] + grad if tensor.id in grads else grad
+        grads = self.backward_all(grads, self._values)
+        grad_x = [grads.get(t.id) for t in self.inputs]
+        return grad_x[0] if len(grad_x) == 1 else grad_x
+
+    def penalty(self):
+        """Sum of the layers' weight penalties (L1/L2)."""
+        return sum(layer.penalty() for layer in self.layers if layer.regularizers)
+
+    def _output_losses(self, values, ys, weights, with_gradient):
+        """Each output's loss; with ``with_gradient`` also ``{tensor id: dL/dy}`` and the
+        ``{node: dL/dz}`` of fused outputs, each scaled by its loss weight."""
+        spec, losses, grads, fused = self.outputs_spec, [], {}, {}
+        for k, tensor in enumerate(self.outputs):
+            loss, logit_loss, w = spec.losses[k], self._fused[k], spec.weights[k]
+            source = tensor.node.layer.last_z if logit_loss is not None else values[tensor.id]
+            scorer = logit_loss if logit_loss is not None else loss
+            if not with_gradient:
+                losses.append(float(scorer.value(source, ys[k], weights)))
+                continue
+            value, grad = scorer.value_and_gradient(source, ys[k], weights)
+            losses.append(float(value))
+            if w != 1.0:
+                grad = grad * w
+            if logit_loss is not None:
+                fused[tensor.node] = grad             # dL/dz = w (p - y) / N
+            elif tensor.id in grads:
+                grads[tensor.id] = grads[tensor.id] + grad
+            else:
+                grads[tensor.id] = grad
+        return losses, grads, fused
+
+    def compute_gradients(self, x, y, sample_weight=None, training=True, return_input_grad=False):
+        """One forward and backward pass on prepared data: fills the gradients, returns the loss.
+
+        ``x`` and ``y`` are arrays (one input, one output) or lists of them. The loss includes
+        the weight penalties and the gradients their derivatives. With ``return_input_grad``
+        also returns dL/dx. Each output's loss is left in ``last_output_losses``.
+        """
+        xs = x if isinstance(x, list) else [x]
+        ys = y if isinstance(y, list) else [y]
+        values = self.forward_all(xs, training)
+        self._values = values
+        outputs = [values[t.id] for t in self.outputs]
+        self.last_output = outputs[0] if len(outputs) == 1 else outputs
+        losses, grads, fused = self._output_losses(values, ys, sample_weight, True)
+        for layer in self._first_layers:   # nothing reads dL/dx: the first layers may skip it
+            layer.input_grad_needed = return_input_grad
+        try:
+            grads = self.backward_all(grads, values, fused)
+        finally:
+            for layer in self._first_layers:
+                layer.input_grad_needed = True
+        self.last_output_losses = losses
+        loss = sum(w * value for w, value in zip(self.outputs_spec.weights, losses))
+        for layer in self.layers:
+            if layer.regularizers:
+                loss += layer.penalty()
+                layer.add_penalty_gradients()
+        if not return_input_grad:
+            return loss
+        grad_x = [grads.get(t.id) for t in self.inputs]
+        return loss, grad_x[0] if len(grad_x) == 1 else grad_x
+
+    def loss_value(self, x, y, sample_weight=None, training=False):
+        """The loss (with penalties) of prepared data, without computing gradients."""
+        xs, ys = (x if isinstance(x, list) else [x]), (y if isinstance(y, list) else [y])
+        values = self.forward_all(xs, training)
+        losses, _, _ = self._output_losses(values, ys, sample_weight, False)
+        return sum(w * v for w, v in zip(self.outputs_spec.weights, losses)) + self.penalty()
+
+    def train_step(self, x, y, sample_weight=None):
+        """One gradient-descent step on a prepared batch; returns the batch loss before it."""
+        loss = self.compute_gradients(x, y, sample_weight, training=True)
+        if not math.isfinite(loss):
+            raise TrainingError(f"the training loss became {loss}; the parameters were not updated")
+        packed = self.packed_arrays()
+        # while the packing holds, the parameter list is the one made when packing
+        named = self._packed[3] if packed is not None else self.named_parameters()
+        self.optimizer.step(named, packed=packed)
+        return loss
+
+    # -- training and inference ----------------------------------------------------------------
+    def fit(self, x, y, epochs=1, batch_size=None, shuffle=True, seed=None, verbose=1,
+            validation_data=None, validation_split=0.0, callbacks=None, sample_weight=None,
+            class_weight=None, initial_epoch=0):
+        """Train by gradient descent; returns a :class:`~nnscratch.callbacks.History`.
+
+        The loop lives in :mod:`nnscratch.training.loop`, apart from the model.
+
+        Parameters
+        ----------
+        x, y : array-like, or lists / dicts of them (several inputs or outputs)
+            Inputs (N, ...) and targets (N, outputs), or integer labels (N,) for a sparse loss.
+        epochs : int
+            The epoch to train up to, as in Keras: ``epochs - initial_epoch`` passes over the
+            data (the article's iterations when ``batch_size=None``).
+        batch_size : int or None
+            Samples per gradient step; None uses the whole set at once, as in the article.
+        shuffle : bool
+            Reshuffle the samples every epoch (mini-batches only).
+        seed : int, optional
+            Seeds the shuffling for this call (otherwise the model's seed stream is used).
+        verbose : 0, 1 or 2
+            0 silent; 1 a progress bar on a terminal, quiet otherwise; 2 a line per epoch.
+        validation_data : (x_val, y_val) or (x_val, y_val, w_val), optional
+        validation_split : float
+            Fraction of the data, taken from the end before shuffling, held out for validation.
+        callbacks : list of Callback
+        sample_weight : array (N,), optional
+            Weight of each sample in the loss (of every output).
+        class_weight : dict, optional
+            ``{class: weight}`` multiplying the weight of each sample of that class.
+        initial_epoch : int
+            Epoch to start counting from (when resuming from a checkpoint of that epoch).
+        """
+        return fit_loop(self, x, y, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
+                        seed=seed, verbose=verbose, validation_data=validation_data,
+                        validation_split=validation_split, callbacks=callbacks,
+                        sample_weight=sample_weight, class_weight=class_weight,
+                        initial_epoch=initial_epoch)
+
+    def metric_values(self, outputs, ys):
+        """``[{metric name: value}]`` per output, from outputs and targets (lists, or arrays)."""
+        outputs = outputs if isinstance(outputs, list) else [outputs]
+        ys = ys if isinstance(ys, list) else [ys]
+        return [{m.name: m(out, y) for m in metrics}
+                for metrics, out, y in zip(self.outputs_spec.metrics, outputs, ys)]
+
+    def predict(self, x, batch_size=None):
+        """The model's outputs for ``x`` (inference mode: no dropout, running statistics)."""
+        xs = self.prepare_inputs(x)
+        if batch_size is None:
+            return self.forward(xs if len(xs) > 1 else xs[0], training=False)
+        batch_size = checks.positive_int(batch_size, "batch_size")
+        pieces = [self.forward([a[s] for a in xs] if len(xs) > 1 else xs[0][s], training=False)
+                  for s in batch_slices(len(xs[0]), batch_size)]
+        if len(self.outputs) == 1:
+            return np.concatenate(pieces)
+        return [np.concatenate([p[k] for p in pieces]) for k in range(len(self.outputs))]
+
+    def evaluate_prepared(self, xs, ys, weights=None):
+        """``{"loss": ..., metrics...}`` of prepared lists of inputs and targets."""
+        values = self.forward_all(xs, training=False)
+        losses, _, _ = self._output_losses(values, ys, weights, False)
+        total = sum(w * v for w, v in zip(self.outputs_spec.weights, losses)) + self.penalty()
+        outputs = [values[t.id] for t in self.outputs]
+        return self.outputs_spec.logs(total, losses, self.metric_values(outputs, ys))
+
+    def evaluate(self, x, y, sample_weight=None):
+        """``{"loss": ..., "<metric>": ...}`` on the given data, in inference mode."""
+        xs, ys = self.prepare_inputs(x), self.prepare_targets(y)
+        for target in ys:
+            check_same_length(xs[0], target)
+        return self.evaluate_prepared(xs, ys, self.sample_weights(ys, sample_weight, None))
+
+    def state_arrays(self):
+        """Every parameter and buffer array, in layer order (the packed parameters as one).
+
+        Layers change these in place, so the training loop's divergence guard snapshots them.
+        """
+        packed = self.packed_arrays()
+        if packed is not None:
+            return [packed[0]] + [value for layer in self.layers for value in layer.buffers.values()]
+        return [value for layer in self.layers
+                for store in (layer.params, layer.buffers) for value in store.values()]
