@@ -3,6 +3,8 @@
 import json
 import os
 import tracemalloc
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 import pytest
@@ -20,9 +22,30 @@ def _ids(rng, n, shape, high):
     return rng.integers(0, high, (n,) + shape).astype(float)
 
 
-# One small example network per layer class: (layers, input shape of one sample[, x maker]).
-# A class without an entry fails test_every_layer_class_has_an_example: add one when adding a
-# layer. None marks an abstract base that is never a layer on its own.
+class Graph(NamedTuple):
+    """A graph example: ``build(*inputs)`` returns the output tensor of a Model whose inputs
+    are shaped ``input_shapes``."""
+    build: Callable
+    input_shapes: tuple
+
+
+def _merged(merge, count=2):
+    """A graph that merges ``count`` Dense branches of one input with ``merge``, then a Dense."""
+    def build(x):
+        branches = [L.Dense(3, activation="tanh")(x) for _ in range(count)]
+        return L.Dense(2)(merge(branches))
+    return Graph(build, [(4,)])
+
+
+def _attention(x, key):
+    mha = L.MultiHeadAttention(2, 3, value_dim=2, dropout=0.2)
+    return L.Dense(2)(mha(x, x, key, use_causal_mask=True))
+
+
+# One small example network per layer class: (layers, input shape of one sample[, x maker]), or
+# a Graph for a class that takes several inputs. A class without an entry fails
+# test_every_layer_class_has_an_example: add one when adding a layer. None marks an abstract
+# base that is never a layer on its own.
 EXAMPLES = {
     "ActivatedLayer": None,
     "Dense": lambda: ([L.Dense(3, activation="tanh", kernel_regularizer="l2"), L.Dense(2)], (4,)),
@@ -56,21 +79,49 @@ EXAMPLES = {
     "BatchNormalization": lambda: ([L.Conv2D(2, 2), L.BatchNormalization(momentum=0.5),
                                     L.Flatten(), L.Dense(3), L.BatchNormalization()], (1, 4, 4)),
     "LayerNormalization": lambda: ([L.Dense(4), L.LayerNormalization()], (3,)),
+    "Activation": lambda: ([L.Dense(3), L.Activation("gelu"), L.Dense(2)], (4,)),
+    "PositionalEmbedding": lambda: ([L.Embedding(7, 3), L.PositionalEmbedding(6, 3), L.Flatten(),
+                                     L.Dense(2)], (5,), lambda rng, n: _ids(rng, n, (5,), 7)),
+    "Add": lambda: Graph(lambda x: L.Dense(2)(L.Add()([x, L.Dense(4, activation="tanh")(x)])),
+                         [(4,)]),
+    "Subtract": lambda: Graph(lambda a, b: L.Dense(2)(L.Subtract()([L.Dense(3)(a), b])),
+                              [(4,), (3,)]),
+    "Multiply": lambda: _merged(L.Multiply(), 3),
+    "Average": lambda: _merged(L.Average(), 3),
+    "Maximum": lambda: _merged(L.Maximum()),
+    "Minimum": lambda: _merged(L.Minimum()),
+    "Concatenate": lambda: Graph(lambda a, b: L.Dense(2)(L.Flatten()(
+        L.Concatenate(axis=1)([a, L.Dense(4)(b)]))), [(2, 4), (3, 2)]),
+    "MultiHeadAttention": lambda: Graph(_attention, [(5, 4), (5, 3)]),
 }
 
 OUR_LAYER_CLASSES = sorted(name for name, cls in LAYER_CLASSES.items()
                            if cls.__module__.startswith("nnscratch."))
 
 
-def make_example(kind, dtype="float64", optimizer=None, seed=3, n=6):
-    """A trained example network for ``kind`` and its training data."""
+def build_example(kind, **options):
+    """``(model, make_x)``: the built, untrained example of ``kind`` (a Network, or a Model for
+    a Graph) made with ``options``, and ``make_x(rng, n)``, which draws n samples for it."""
     entry = EXAMPLES[kind]()
+    if isinstance(entry, Graph):
+        inputs = [ns.Input(shape, name=f"in_{i}") for i, shape in enumerate(entry.input_shapes)]
+        net = ns.Model(inputs, entry.build(*inputs), **options)
+
+        def make_x(rng, n):
+            x = [rng.standard_normal((n,) + shape) for shape in entry.input_shapes]
+            return x[0] if len(x) == 1 else x
+        return net, make_x
     layers, input_shape = entry[0], entry[1]
     make_x = entry[2] if len(entry) > 2 else (
         lambda rng, n: rng.standard_normal((n,) + input_shape))
-    net = ns.Network(layers, loss="mse", seed=seed, dtype=dtype, metrics=["mae"],
-                     optimizer=optimizer or ns.optimizers.Adam(learning_rate=0.01),
-                     input_shape=input_shape)
+    return ns.Network(layers, input_shape=input_shape, **options), make_x
+
+
+def make_example(kind, dtype="float64", optimizer=None, seed=3, n=6):
+    """A trained example network (a Network, or a Model for a Graph) for ``kind`` and its
+    training data."""
+    net, make_x = build_example(kind, loss="mse", seed=seed, dtype=dtype, metrics=["mae"],
+                                optimizer=optimizer or ns.optimizers.Adam(learning_rate=0.01))
     rng = np.random.default_rng(seed)
     x = make_x(rng, n)
     y = rng.standard_normal((n,) + net.output_shape)
@@ -338,6 +389,17 @@ def edit_architecture(header, change):
     header["architecture"] = json.dumps(arch)
 
 
+def assert_edit_refused(saved, change, needle):
+    """The file of ``saved`` (path, tensors, header) with its architecture changed by ``change``
+    must fail to load with a ModelFileError matching ``needle`` and naming the file."""
+    path, tensors, header = saved
+    edit_architecture(header, change)
+    rewrite(path, tensors, header)
+    with pytest.raises(ModelFileError, match=needle) as info:
+        ns.load(path)
+    assert str(path) in str(info.value)
+
+
 def test_missing_file_and_folder(tmp_path):
     with pytest.raises(ModelFileError, match="no model file") as info:
         ns.load(tmp_path / "nope.nns")
@@ -458,12 +520,7 @@ def test_forged_architecture_is_refused_before_allocating(saved):
     (lambda a: a.update({"extra": 1}), "unexpected 'extra'"),
 ])
 def test_bad_architectures(saved, change, needle):
-    path, tensors, header = saved
-    edit_architecture(header, change)
-    rewrite(path, tensors, header)
-    with pytest.raises(ModelFileError, match=needle) as info:
-        ns.load(path)
-    assert str(path) in str(info.value)
+    assert_edit_refused(saved, change, needle)
 
 
 def test_architecture_json_is_strict(saved):

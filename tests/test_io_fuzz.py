@@ -25,7 +25,7 @@ from nnscratch.errors import ModelFileError
 from nnscratch.layers.base import LAYER_CLASSES
 from nnscratch.saving import container
 
-LONG = 80    # the long mode's factor: 1,530 files by default, 122,400 under -m long
+LONG = 80    # the long mode's factor: 1,780 files by default, 142,400 under -m long
 
 # Every fuzz test runs once at its default size and once, marked ``long``, LONG times bigger.
 SCALES = [1, pytest.param(LONG, marks=pytest.mark.long, id="long")]
@@ -51,10 +51,34 @@ def _base_file():
             return handle.read()
 
 
+def _graph_file():
+    """The bytes of a small saved graph model: two inputs (one an attention mask), a shared
+    layer called twice, attention with a symbolic option, a merge, two outputs."""
+    x, mask = ns.Input((3, 2), name="x"), ns.Input((3, 3), name="mask")
+    shared = ns.Dense(2, activation="tanh", name="shared")
+    h = ns.MultiHeadAttention(1, 2, name="mha")(shared(x), x, attention_mask=mask)
+    y = ns.Add(name="add")([shared(h), x])
+    model = ns.Model([x, mask], [ns.Flatten(name="flat")(y), ns.Dense(1, name="head")(y)],
+                     loss=["mse", "mae"], loss_weights=[0.5, 1.0], metrics=[["mae"], []],
+                     optimizer=ns.optimizers.Adam(learning_rate=0.01), seed=0)
+    rng = np.random.default_rng(0)
+    xs = [rng.standard_normal((4, 3, 2)), np.ones((4, 3, 3))]
+    model.fit(xs, [rng.standard_normal((4, 6)), rng.standard_normal((4, 3, 1))], epochs=1,
+              batch_size=2, verbose=0)
+    with tempfile.TemporaryDirectory() as folder:
+        path = os.path.join(folder, "graph.nns")
+        model.save(path)
+        with open(path, "rb") as handle:
+            return handle.read()
+
+
 BASE = _base_file()
 BASE_TENSORS, BASE_HEADER = container.parse(BASE)
 BASE_TENSORS = [(k, np.array(v)) for k, v in BASE_TENSORS.items()]
 HEADER_END = 8 + int.from_bytes(BASE[:8], "little")
+GRAPH = _graph_file()
+GRAPH_TENSORS, GRAPH_HEADER = container.parse(GRAPH)
+GRAPH_TENSORS = [(k, np.array(v)) for k, v in GRAPH_TENSORS.items()]
 
 LOADED = [0]       # mutated files loaded in this run
 ACCEPTED = [0]     # of which were still valid models
@@ -66,12 +90,12 @@ def load_or_refuse(data):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         try:
-            net = saving.load_bytes(data, ns.Network, "fuzz.nns")
+            net = saving.load_bytes(data, ns.Network, "fuzz.nns", model_class=ns.Model)
         except ModelFileError as exc:
             assert "fuzz.nns" in str(exc)
             return None
     ACCEPTED[0] += 1
-    assert isinstance(net, ns.Network)
+    assert isinstance(net, ns.Model)           # a Network (a stack) is a Model too
     return net
 
 
@@ -260,35 +284,36 @@ def test_duplicate_names_in_the_header_text(scale):
     run()
 
 
-def _mutate_json(value, data, depth=0):
-    """``value`` with one node replaced, removed or duplicated, chosen by hypothesis."""
-    if isinstance(value, dict) and value and depth < 6 and data.draw(st.booleans()):
+def _mutate_json(value, data, depth=0, values=json_values, max_depth=6):
+    """``value`` with one node replaced, removed or duplicated, chosen by hypothesis; new
+    values are drawn from ``values``."""
+    if isinstance(value, dict) and value and depth < max_depth and data.draw(st.booleans()):
         key = data.draw(st.sampled_from(sorted(value)))
         action = data.draw(st.sampled_from(["descend", "descend", "replace", "delete", "add"]))
         result = dict(value)
         if action == "descend":
-            result[key] = _mutate_json(value[key], data, depth + 1)
+            result[key] = _mutate_json(value[key], data, depth + 1, values, max_depth)
         elif action == "replace":
-            result[key] = data.draw(json_values)
+            result[key] = data.draw(values)
         elif action == "delete":
             del result[key]
         else:
-            result[data.draw(st.text(max_size=6))] = data.draw(json_values)
+            result[data.draw(st.text(max_size=6))] = data.draw(values)
         return result
-    if isinstance(value, list) and value and depth < 6 and data.draw(st.booleans()):
+    if isinstance(value, list) and value and depth < max_depth and data.draw(st.booleans()):
         index = data.draw(st.integers(0, len(value) - 1))
         action = data.draw(st.sampled_from(["descend", "descend", "replace", "delete", "copy"]))
         result = list(value)
         if action == "descend":
-            result[index] = _mutate_json(value[index], data, depth + 1)
+            result[index] = _mutate_json(value[index], data, depth + 1, values, max_depth)
         elif action == "replace":
-            result[index] = data.draw(json_values)
+            result[index] = data.draw(values)
         elif action == "delete":
             del result[index]
         else:
             result.insert(index, value[index])
         return result
-    return data.draw(json_values)
+    return data.draw(values)
 
 
 @pytest.mark.parametrize("scale", SCALES)
@@ -299,6 +324,40 @@ def test_random_changes_anywhere_in_the_architecture(scale):
         arch = json.loads(BASE_HEADER["architecture"])
         header = {**BASE_HEADER, "architecture": json.dumps(_mutate_json(arch, data))}
         load_or_refuse(assemble(BASE_TENSORS, header))
+
+    run()
+
+
+def _graph_names():
+    """Every name the graph model's architecture uses: tensors, layers, outputs, options."""
+    graph = json.loads(GRAPH_HEADER["architecture"])["graph"]
+    names = {entry["name"] for key in ("inputs", "nodes", "outputs") for entry in graph[key]}
+    names |= {node["layer"] for node in graph["nodes"]}
+    return sorted(names | {"attention_mask", "use_causal_mask", "tensor"})
+
+
+# references to the graph's own names make cycles, duplicates and wrong arities likely
+graph_values = (json_values | st.sampled_from(_graph_names())
+                | st.builds(lambda name: {"tensor": name}, st.sampled_from(_graph_names()))
+                | st.lists(st.sampled_from(_graph_names()), min_size=1, max_size=3))
+
+
+def test_graph_base_file_loads():
+    assert type(load_or_refuse(GRAPH)) is ns.Model
+
+
+@pytest.mark.parametrize("scale", SCALES)
+def test_random_changes_anywhere_in_a_graph_architecture(scale):
+    @fuzz(250, scale)
+    @given(st.data())
+    def run(data):
+        arch = json.loads(GRAPH_HEADER["architecture"])
+        if data.draw(st.booleans()):
+            arch["graph"] = _mutate_json(arch["graph"], data, values=graph_values, max_depth=8)
+        else:
+            arch = _mutate_json(arch, data, values=graph_values, max_depth=8)
+        header = {**GRAPH_HEADER, "architecture": json.dumps(arch)}
+        load_or_refuse(assemble(GRAPH_TENSORS, header))
 
     run()
 

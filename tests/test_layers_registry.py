@@ -6,7 +6,8 @@ import pytest
 import nnscratch as ns
 from nnscratch.errors import ConfigError
 from nnscratch.layers import LAYER_CLASSES, REGISTRY
-from nnscratch.layers.base import ActivatedLayer, Layer
+from nnscratch.layers.activated import ActivatedLayer
+from nnscratch.layers.base import Layer
 from nnscratch.registry import all_subclasses
 
 PUBLIC_LAYERS = {name: getattr(ns.layers, name) for name in ns.layers.__all__

@@ -1,4 +1,5 @@
-"""ONNX export: every layer class and activation, run in ONNX Runtime and compared with predict."""
+"""ONNX export: every layer class and activation, networks and graph models, run in ONNX Runtime
+and compared with predict."""
 
 import os
 import subprocess
@@ -38,6 +39,10 @@ def randomize(net, rng):
 def make_input(kind, shape, rng, n=5):
     if kind == "ids":
         return rng.integers(0, 10, (n,) + shape).astype(np.float32)
+    if kind == "mask":                       # 0/1, the first sample's first query sees nothing
+        mask = (rng.random((n,) + shape) < 0.6).astype(np.float32)
+        mask[0, ..., 0, :] = 0
+        return mask
     scale = {"wide": 3.0}.get(kind, 1.0)
     return (scale * rng.standard_normal((n,) + shape)).astype(np.float32)
 
@@ -61,6 +66,24 @@ def check_export(tmp_path, layers, input_shape, rng, kind="normal", dtype="float
     scale = max(1.0, float(np.abs(expected).max()))
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5 * scale)
     return net, path
+
+
+def check_graph_export(tmp_path, model, kinds, rng):
+    """Export a randomized graph model, run it in ONNX Runtime by input names, compare every
+    output with ``predict``."""
+    randomize(model, rng)
+    path = tmp_path / "model.onnx"
+    ns.export_onnx(model, path)
+    xs = [make_input(kind, t.shape, rng) for kind, t in zip(kinds, model.inputs)]
+    expected = model.predict(xs if len(xs) > 1 else xs[0])
+    expected = expected if isinstance(expected, list) else [expected]
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == model.input_names
+    got = session.run(model.output_names, dict(zip(model.input_names, xs)))
+    for a, e in zip(got, expected):
+        assert a.dtype == np.float32 and a.shape == e.shape
+        np.testing.assert_allclose(a, e, rtol=1e-5, atol=1e-5 * max(1.0, float(np.abs(e).max())))
+    return path, xs, expected
 
 
 # --------------------------------------------------------------------------------------------
@@ -160,6 +183,10 @@ CASES = {
     "gru_sequences": (lambda: [ns.GRU(3, return_sequences=True), ns.GRU(2)], (4, 3), "normal"),
     "gru_backwards_sequences": (lambda: [ns.GRU(3, go_backwards=True, return_sequences=True)],
                                 (4, 2), "normal"),
+    "activation_layer": (lambda: [ns.Dense(4), ns.Activation("gelu"), ns.Dense(2),
+                                  ns.Activation("softmax")], (3,), "normal"),
+    "positional_embedding": (lambda: [ns.Embedding(10, 4), ns.PositionalEmbedding(8, 4),
+                                      ns.Flatten(), ns.Dense(3)], (5,), "ids"),
     "stacked_rnn_head": (
         lambda: [ns.Conv1D(4, 3, padding="same"), ns.Reshape((6, 4)), ns.LSTM(5),
                  ns.Dense(3, activation="log_softmax")], (2, 6), "normal"),
@@ -193,6 +220,132 @@ def test_network_matches_onnx_runtime(case, tmp_path, rng):
     check_export(tmp_path, factory(), input_shape, rng, kind)
 
 
+# --------------------------------------------------------------------------------------------
+# Graph models: several inputs and outputs, fan-out, shared layers, merges, attention
+# --------------------------------------------------------------------------------------------
+
+def residual_cnn():
+    x = ns.Input((2, 6, 6), name="image")
+    h = ns.BatchNormalization()(ns.Conv2D(4, 3, padding="same", activation="relu")(x))
+    h = ns.Add()([ns.Conv2D(4, 1)(x), ns.BatchNormalization()(ns.Conv2D(4, 3, padding="same")(h))])
+    y = ns.Dense(3, activation="softmax", name="probabilities")(
+        ns.GlobalAvgPool2D()(ns.Activation("relu")(h)))
+    return ns.Model(x, y)
+
+
+def two_inputs():
+    a, b = ns.Input((3,), name="a"), ns.Input((2, 4), name="b")
+    joined = ns.Concatenate()([ns.Dense(4, activation="tanh")(a), ns.Flatten()(b)])
+    return ns.Model([a, b], ns.Dense(2)(joined))
+
+
+def shared_layer():
+    shared = ns.Dense(3, activation="tanh", name="shared")
+    a, b = ns.Input((4,), name="left"), ns.Input((4,), name="right")
+    return ns.Model([a, b], ns.Dense(1)(ns.Concatenate(axis=-1)([shared(a), shared(b)])))
+
+
+def two_outputs():
+    x = ns.Input((4,), name="x")
+    trunk = ns.Dense(6, activation="relu")(x)
+    return ns.Model(x, {"value": ns.Dense(1)(trunk),
+                        "label": ns.Dense(3, activation="softmax")(trunk)},
+                    loss=["mse", "sparse_categorical_crossentropy"], loss_weights=[0.5, 1.0])
+
+
+def merges():
+    x, other = ns.Input((2, 3), name="x"), ns.Input((2, 3), name="other")
+    a, b = ns.Dense(3, activation="tanh")(x), ns.Dense(3)(other)
+    parts = [ns.Subtract()([a, b]), ns.Multiply()([a, b, x]), ns.Average()([a, b, other]),
+             ns.Maximum()([a, b]), ns.Minimum()([a, b, x])]
+    return ns.Model([x, other], ns.Concatenate(axis=1)(parts))
+
+
+def transformer(T=6, E=8, V=10):
+    tokens = ns.Input((T,), name="tokens")
+    h = ns.PositionalEmbedding(T, E)(ns.Embedding(V, E)(tokens))
+    attended = ns.MultiHeadAttention(2, 4, dropout=0.1)(h, h, use_causal_mask=True)
+    h = ns.LayerNormalization()(ns.Add()([h, attended]))
+    ff = ns.Dense(E)(ns.Dense(2 * E, activation="gelu")(h))
+    h = ns.LayerNormalization()(ns.Add()([h, ff]))
+    return ns.Model(tokens, ns.Dense(V, activation="softmax", name="next_token")(h))
+
+
+def attention(mask_shape=None, causal=False, **options):
+    """Cross-attention with a separate key; a mask input shaped ``mask_shape`` per sample."""
+    q, v, k = ns.Input((4, 3), name="q"), ns.Input((5, 2), name="v"), ns.Input((5, 4), name="k")
+    inputs = [q, v, k]
+    mask = None
+    if mask_shape is not None:
+        mask = ns.Input(mask_shape, name="mask")
+        inputs.append(mask)
+    y = ns.MultiHeadAttention(2, 3, **options)(q, v, k, attention_mask=mask,
+                                               use_causal_mask=causal)
+    return ns.Model(inputs, y)
+
+
+# id -> (model factory, input kinds)
+GRAPH_CASES = {
+    "residual_cnn": (residual_cnn, ["normal"]),
+    "two_inputs": (two_inputs, ["normal", "normal"]),
+    "shared_layer": (shared_layer, ["normal", "normal"]),
+    "two_outputs": (two_outputs, ["normal"]),
+    "merges": (merges, ["normal", "normal"]),
+    "transformer": (transformer, ["ids"]),
+    "attention_key_value_dim_output_shape": (
+        lambda: attention(value_dim=4, output_shape=5), ["normal"] * 3),
+    "attention_no_bias_causal": (lambda: attention(causal=True, use_bias=False), ["normal"] * 3),
+    "attention_mask": (lambda: attention((4, 5)), ["normal"] * 3 + ["mask"]),
+    "attention_mask_and_causal": (lambda: attention((4, 5), causal=True), ["normal"] * 3 + ["mask"]),
+    "attention_mask_broadcast_over_queries": (lambda: attention((1, 5)), ["normal"] * 3 + ["mask"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(GRAPH_CASES))
+def test_graph_model_matches_onnx_runtime(case, tmp_path, rng):
+    factory, kinds = GRAPH_CASES[case]
+    check_graph_export(tmp_path, factory(), kinds, rng)
+
+
+def test_a_fully_masked_query_gives_the_zeros_of_predict(tmp_path, rng):
+    model = attention((4, 5))
+    path, xs, _ = check_graph_export(tmp_path, model, ["normal"] * 3 + ["mask"], rng)
+    xs[3][:] = 0                                        # no query may attend to anything
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(None, dict(zip(model.input_names, xs)))[0]
+    bias = model.layers[0].params["b_o"]
+    np.testing.assert_allclose(model.predict(xs), np.broadcast_to(bias, got.shape), rtol=1e-6)
+    np.testing.assert_allclose(got, model.predict(xs), rtol=1e-6, atol=1e-6)
+    assert np.all(np.isfinite(got))
+
+
+def test_graph_model_interface(tmp_path, rng):
+    path, _, _ = check_graph_export(tmp_path, two_outputs(), ["normal"], rng)
+    model = onnx.load(str(path))
+    onnx.checker.check_model(model)
+
+    def dims(v):
+        return [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]
+
+    assert [(v.name, dims(v)) for v in model.graph.input] == [("x", ["N", 4])]
+    assert [(v.name, dims(v)) for v in model.graph.output] == [("value", ["N", 1]),
+                                                                ("label", ["N", 3])]
+    shared = shared_layer()
+    assert sum(t.name.startswith("shared.W") for t in to_onnx(shared).graph.initializer) == 2
+
+
+def test_a_name_shared_by_an_input_and_an_output_is_refused(tmp_path):
+    x = ns.Input((3,), name="same")
+    model = ns.Model(x, {"same": ns.Dense(2)(x)})
+    _assert_refused(model, tmp_path / "m.onnx", "'same' names both an input and an output")
+
+
+def test_an_option_without_an_onnx_form_is_refused(tmp_path):
+    x = ns.Input((4,), name="x")
+    model = ns.Model(x, ns.Dense(3, name="d")(x, scale=2.0))     # recorded, never exportable
+    _assert_refused(model, tmp_path / "m.onnx", "Dense layer 'd'", "option scale")
+
+
 def test_float64_network_exports_as_float32(tmp_path, rng):
     layers = [ns.Conv1D(3, 3), ns.Flatten(), ns.Dense(2, activation="tanh")]
     _, path = check_export(tmp_path, layers, (2, 6), rng, dtype="float64")
@@ -213,6 +366,7 @@ def test_every_converter_is_exercised():
     used = {type(layer) for factory, _, _ in CASES.values() for layer in factory()}
     used |= {type(layer.layer) for factory, _, _ in CASES.values() for layer in factory()
              if hasattr(layer, "layer")}
+    used |= {type(layer) for factory, _ in GRAPH_CASES.values() for layer in factory().layers}
     missing = sorted(cls.__name__ for cls in LAYER_CONVERTERS if cls not in used)
     assert not missing, f"no test network uses {missing}"
 

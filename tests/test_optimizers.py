@@ -529,14 +529,16 @@ def test_clipping_keeps_float32():
 
 # -- state, dtype, memory --------------------------------------------------------------------------
 @pytest.mark.parametrize("name", ALL)
-def test_state_is_created_lazily_keyed_by_name_with_the_parameter_shape(name):
+def test_state_is_created_lazily_for_each_array_with_its_shape_and_shown_by_name(name):
     opt = optimizers.get({"name": name, **nondefault_config(name)})
     assert opt.state == {} and opt.iterations == 0
     params = initial_params()
+    assert all(opt.state_for(p) is None for p in params.values())
     grads = {k: problem_gradient(k, p, 0) for k, p in params.items()}
     opt.step([(k, params[k], grads[k]) for k in params])
     assert set(opt.state) == {"layer.W", "layer.b"} and opt.iterations == 1
     for key, state in opt.state.items():
+        assert opt.state_for(params[key]) is state                  # kept by the array itself
         arrays = {n: a for n, a in state.items() if n != "mu_product"}
         assert arrays, f"{name} keeps no state arrays"
         for array in arrays.values():

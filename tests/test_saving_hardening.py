@@ -542,13 +542,12 @@ def test_too_deep_metadata_in_a_file_is_refused(tmp_path):
 
 def _flag_cases():
     """``(kind, layer index, key path)`` for every flag (a bool in a config) of every example."""
-    from test_io import EXAMPLES
+    from test_io import EXAMPLES, build_example
     cases = []
     for kind, example in EXAMPLES.items():
         if example is None:
             continue
-        layers, input_shape = example()[:2]
-        net = ns.Network(layers, input_shape=input_shape, seed=0)
+        net = build_example(kind, seed=0)[0]
         for index, layer in enumerate(net.layers):
             stack = [((), layer.get_config())]
             while stack:                                   # a wrapper nests its layer's config
@@ -572,9 +571,8 @@ def test_the_flag_cases_cover_the_known_flags():
 @pytest.mark.parametrize("kind, index, path", FLAG_CASES)
 @pytest.mark.parametrize("bad", [2 ** 64, 0.5, 1, 0, "yes", None])
 def test_flags_that_are_not_true_or_false_are_refused(kind, index, path, bad, tmp_path):
-    from test_io import EXAMPLES
-    layers, input_shape = EXAMPLES[kind]()[:2]
-    net = ns.Network(layers, input_shape=input_shape, seed=0)
+    from test_io import build_example
+    net = build_example(kind, seed=0)[0]
 
     def edit(arch):
         config = arch["layers"][index]["config"]

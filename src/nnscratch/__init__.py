@@ -35,12 +35,13 @@ __version__ = "0.1.0"
 
 
 def load(path, **options):
-    """Read a model written by ``Network.save`` (see :mod:`nnscratch.saving`).
+    """Read a model written by ``save`` (see :mod:`nnscratch.saving`): a :class:`Network` for a
+    stack of layers, a :class:`Model` for a graph.
 
     ``options``: ``max_activation_bytes`` (default 1 GiB per sample) and ``allow_nonfinite``
     (default False), as :func:`nnscratch.saving.load` takes them.
     """
-    return saving.load(path, Network, **options)
+    return saving.load(path, Network, model_class=Model, **options)
 
 
 def export_onnx(network, path, **kwargs):

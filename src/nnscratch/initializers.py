@@ -232,35 +232,37 @@ class VarianceScaling(Initializer):
         return _truncated_normal(rng, shape, 0.0, math.sqrt(variance) / _TRUNCATED_STD, dtype)
 
 
-def _variance_scaling_preset(class_name, name, scale, mode, distribution, doc):
-    """Make a named preset of VarianceScaling (Glorot, He, LeCun) with no constructor arguments."""
+def _preset(name, scale, mode, distribution, family, use=""):
+    """A named VarianceScaling (Glorot, He, LeCun) that takes no constructor arguments; its class
+    name is ``name`` in CamelCase (``glorot_uniform``: ``GlorotUniform``).
+
+    Its docstring states its rule, worked out from ``scale`` and ``mode``: the variance is
+    ``scale / n``, with ``n = (fan_in + fan_out) / 2`` for ``"fan_avg"``, so U(-l, l) has
+    ``l = sqrt(3 scale / n)`` and the normal ``s^2 = scale / n``.
+    """
+    halves, n = (2, "(fan_in + fan_out)") if mode == "fan_avg" else (1, mode)   # scale / n
+    if distribution == "uniform":
+        rule = f"U(-l, l), l = sqrt({3 * scale * halves:g} / {n})"
+    else:
+        rule = f"truncated N(0, {scale * halves:g} / {n})"
+    doc = f"{family} {distribution.split('_')[-1]}: {rule}{'; ' + use if use else ''}."
 
     def __init__(self):
         VarianceScaling.__init__(self, scale, mode, distribution)
 
+    class_name = "".join(part.capitalize() for part in name.split("_"))
     return type(class_name, (VarianceScaling,), {
         "name": name, "__init__": __init__, "__doc__": doc, "hyperparameters": (),
     })
 
 
-GlorotUniform = _variance_scaling_preset(
-    "GlorotUniform", "glorot_uniform", 1.0, "fan_avg", "uniform",
-    "Glorot/Xavier uniform: U(-l, l), l = sqrt(6 / (fan_in + fan_out)).")
-GlorotNormal = _variance_scaling_preset(
-    "GlorotNormal", "glorot_normal", 1.0, "fan_avg", "truncated_normal",
-    "Glorot/Xavier normal: truncated N(0, 2 / (fan_in + fan_out)).")
-HeUniform = _variance_scaling_preset(
-    "HeUniform", "he_uniform", 2.0, "fan_in", "uniform",
-    "He/Kaiming uniform: U(-l, l), l = sqrt(6 / fan_in); for ReLU layers.")
-HeNormal = _variance_scaling_preset(
-    "HeNormal", "he_normal", 2.0, "fan_in", "truncated_normal",
-    "He/Kaiming normal: truncated N(0, 2 / fan_in); for ReLU layers.")
-LecunUniform = _variance_scaling_preset(
-    "LecunUniform", "lecun_uniform", 1.0, "fan_in", "uniform",
-    "LeCun uniform: U(-l, l), l = sqrt(3 / fan_in); for SELU layers.")
-LecunNormal = _variance_scaling_preset(
-    "LecunNormal", "lecun_normal", 1.0, "fan_in", "truncated_normal",
-    "LeCun normal: truncated N(0, 1 / fan_in); for SELU layers.")
+# The presets of the table in the module docstring: name, scale, mode, distribution, family, use.
+GlorotUniform = _preset("glorot_uniform", 1.0, "fan_avg", "uniform", "Glorot/Xavier")
+GlorotNormal = _preset("glorot_normal", 1.0, "fan_avg", "truncated_normal", "Glorot/Xavier")
+HeUniform = _preset("he_uniform", 2.0, "fan_in", "uniform", "He/Kaiming", "for ReLU layers")
+HeNormal = _preset("he_normal", 2.0, "fan_in", "truncated_normal", "He/Kaiming", "for ReLU layers")
+LecunUniform = _preset("lecun_uniform", 1.0, "fan_in", "uniform", "LeCun", "for SELU layers")
+LecunNormal = _preset("lecun_normal", 1.0, "fan_in", "truncated_normal", "LeCun", "for SELU layers")
 
 
 class Orthogonal(Initializer):

@@ -39,7 +39,8 @@ class SymbolicTensor:
 
     def __repr__(self):
         where = f"output of {self.node.layer.label}" if self.node else "input"
-        return f"<SymbolicTensor {self.name or ''} shape=(None, {', '.join(map(str, self.shape))}) {where}>"
+        name = f" {self.name}" if self.name else ""
+        return f"<SymbolicTensor{name} shape=(None, {', '.join(map(str, self.shape))}) {where}>"
 
     def __array__(self, *args, **kwargs):
         raise ConfigError(f"{self!r} is symbolic: it has no values until a Model built from it "

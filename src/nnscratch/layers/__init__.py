@@ -4,10 +4,11 @@
 that model files are rebuilt from; ``LAYER_CLASSES`` is the older, read-only mapping view of it.
 """
 
+from .activated import ActivatedLayer
 from .activation import Activation
 from .attention import MultiHeadAttention
 from .avg_pooling import AvgPool1D, AvgPool2D
-from .base import LAYER_CLASSES, ActivatedLayer, Layer
+from .base import LAYER_CLASSES, Layer
 from .base import REGISTRY as REGISTRY  # re-exported, but not in __all__ (see below)
 from .bidirectional import Bidirectional
 from .conv import Conv1D, Conv2D

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from .base import ActivatedLayer
+from .activated import ActivatedLayer
 
 
 class Activation(ActivatedLayer):
@@ -26,8 +26,8 @@ class Activation(ActivatedLayer):
         Any name of :func:`nnscratch.activations.names`, a config dict, or an activation object.
     """
 
-    def __init__(self, activation, name=None):
-        super().__init__(activation=activation, name=name)
+    def __init__(self, activation, name=None, trainable=True):
+        super().__init__(activation=activation, name=name, trainable=trainable)
 
     def forward_values(self, input_shape):
         """The output ``a`` (``z`` is the input itself, held by whoever produced it)."""

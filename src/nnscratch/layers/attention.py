@@ -41,7 +41,6 @@ from .. import checks
 from ..activations import softmax
 from ..errors import DataTypeError, ShapeError
 from ..symbolic import call_layer, is_symbolic
-from .base import describe
 from .dropout import dropout_mask
 from .multi_input import MultiInputLayer, shapes_text
 
@@ -170,8 +169,9 @@ class MultiHeadAttention(MultiInputLayer):
 
     def __init__(self, num_heads, key_dim, value_dim=None, dropout=0.0, use_bias=True,
                  output_shape=None, kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, seed=None, name=None):
-        super().__init__(name=name)
+                 kernel_regularizer=None, bias_regularizer=None, seed=None, name=None,
+                 trainable=True):
+        super().__init__(name=name, trainable=trainable)
         self.num_heads = checks.positive_int(num_heads, "MultiHeadAttention num_heads")
         self.key_dim = checks.positive_int(key_dim, "MultiHeadAttention key_dim")
         self.value_dim = (self.key_dim if value_dim is None
@@ -181,10 +181,8 @@ class MultiHeadAttention(MultiInputLayer):
         self.use_bias = checks.boolean(use_bias, "MultiHeadAttention use_bias")
         self.output_shape = checks.optional_positive_int(output_shape,
                                                          "MultiHeadAttention output_shape")
-        self.kernel_initializer = kernel_initializer
-        self.bias_initializer = bias_initializer
-        self.kernel_regularizer = kernel_regularizer
-        self.bias_regularizer = bias_regularizer
+        self.keep_param_specs(kernel=(kernel_initializer, kernel_regularizer),
+                              bias=(bias_initializer, bias_regularizer))
         self.seed = checks.seed(seed, "MultiHeadAttention seed")
         self.rng = None
         self.last_attention_scores = None
@@ -230,12 +228,8 @@ class MultiHeadAttention(MultiInputLayer):
             # fans of each kernel as the matrix it multiplies by: W_q (E, H d), W_o (H d_v, E_out)
             split = 2 if key == "W_o" else 1
             fan_in, fan_out = math.prod(shape[:split]), math.prod(shape[split:])
-            if key.startswith("W"):
-                value = self.init_param(self.kernel_initializer, shape, rng, fan_in, fan_out)
-                self.add_param(key, value, self.kernel_regularizer)
-            else:
-                value = self.init_param(self.bias_initializer, shape, rng, fan_in, fan_out)
-                self.add_param(key, value, self.bias_regularizer)
+            part = "kernel" if key.startswith("W") else "bias"
+            self.draw_param(key, part, shape, rng, fan_in, fan_out)
         # the dropout masks' own generator, seeded from the network's (as Dropout's)
         self.rng = np.random.default_rng(self.seed if rng is None else int(rng.integers(2 ** 63)))
 
@@ -372,10 +366,7 @@ class MultiHeadAttention(MultiInputLayer):
         config = super().get_config()
         config.update(num_heads=self.num_heads, key_dim=self.key_dim, value_dim=self.value_dim,
                       dropout=self.dropout, use_bias=self.use_bias, output_shape=self.output_shape,
-                      kernel_initializer=describe(self.kernel_initializer),
-                      bias_initializer=describe(self.bias_initializer),
-                      kernel_regularizer=describe(self.kernel_regularizer),
-                      bias_regularizer=describe(self.bias_regularizer))
+                      **self.param_specs_config())
         if self.seed is not None:
             config["seed"] = self.seed
         return config

@@ -8,8 +8,7 @@ gradient. Padding is zeros; whether the padded zeros count in the mean is
 import numpy as np
 
 from .. import checks
-from .im2col import crop, pad
-from .pooling import BasePooling, pool_taps
+from .pooling import BasePooling, padded_zeros, pool_windows
 
 __all__ = ["AvgPool1D", "AvgPool2D", "avg_pool_forward", "avg_pool_backward", "window_counts"]
 
@@ -35,12 +34,10 @@ def window_counts(in_sizes, pool_size, stride, pads, out_sizes, include_pad):
 
 def avg_pool_forward(xp, pool_size, stride, out_sizes, counts):
     """Window means: :math:`Y_{n,c,o} = \\frac{1}{|w_o|} \\sum_j X^p_{n,c,\\, o s + j}`."""
-    lead = (slice(None), slice(None))
-    taps = pool_taps(pool_size, stride, out_sizes)
-    _, first = next(taps)
-    y = xp[lead + first].copy()
-    for _, slices in taps:
-        y += xp[lead + slices]
+    windows = pool_windows(xp, pool_size, stride, out_sizes)
+    y = next(windows).copy()
+    for window in windows:
+        y += window
     y /= np.asarray(counts, dtype=y.dtype)
     return y
 
@@ -48,11 +45,9 @@ def avg_pool_forward(xp, pool_size, stride, out_sizes, counts):
 def avg_pool_backward(grad_y, padded_shape, pool_size, stride, counts):
     """Each input in a window receives an equal share: ``dX^p[o s + j] += dY[o] / |w_o|``."""
     share = grad_y / np.asarray(counts, dtype=grad_y.dtype)
-    n, c = padded_shape[:2]
-    dxp = np.zeros((c, n) + tuple(padded_shape[2:]), dtype=grad_y.dtype).swapaxes(0, 1)
-    lead = (slice(None), slice(None))
-    for _, slices in pool_taps(pool_size, stride, grad_y.shape[2:]):
-        dxp[lead + slices] += share
+    dxp = padded_zeros(padded_shape, grad_y.dtype)
+    for tap in pool_windows(dxp, pool_size, stride, grad_y.shape[2:]):   # views of dxp
+        tap += share
     return dxp
 
 
@@ -63,23 +58,21 @@ class _AvgPool(BasePooling):
 
     abstract = True
 
-    def __init__(self, pool_size=2, stride=None, padding=0, count_include_pad=True, name=None):
-        super().__init__(pool_size, stride=stride, padding=padding, name=name)
+    def __init__(self, pool_size=2, stride=None, padding=0, count_include_pad=True, name=None,
+                 trainable=True):
+        super().__init__(pool_size, stride=stride, padding=padding, name=name, trainable=trainable)
         self.count_include_pad = checks.boolean(count_include_pad,
                                                 f"{type(self).__name__} count_include_pad")
 
-    def forward(self, x, training=False):
-        x, pads, out_sizes = self._prepare(x)
-        counts = window_counts(x.shape[2:], self.pool_size, self.stride, pads, out_sizes,
+    def pool(self, xp, in_sizes, pads, out_sizes):
+        """The window means (:func:`avg_pool_forward`) and how many values each averages."""
+        counts = window_counts(in_sizes, self.pool_size, self.stride, pads, out_sizes,
                                self.count_include_pad)
-        xp = pad(x, pads)
-        self._cache = (counts, xp.shape, pads)
-        return avg_pool_forward(xp, self.pool_size, self.stride, out_sizes, counts)
+        return avg_pool_forward(xp, self.pool_size, self.stride, out_sizes, counts), counts
 
-    def backward(self, grad_y):
-        counts, padded_shape, pads = self._cache
-        dxp = avg_pool_backward(grad_y, padded_shape, self.pool_size, self.stride, counts)
-        return crop(dxp, pads)
+    def pool_backward(self, grad_y, counts, padded_shape):
+        """Each window's gradient shared out over it (:func:`avg_pool_backward`)."""
+        return avg_pool_backward(grad_y, padded_shape, self.pool_size, self.stride, counts)
 
     def get_config(self):
         config = super().get_config()

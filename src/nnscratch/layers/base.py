@@ -1,4 +1,4 @@
-"""The Layer contract that every layer follows, and the activation step that many share.
+"""The Layer contract that every layer follows, and the table of layer classes.
 
 A layer maps a batch ``x`` to ``y = forward(x)`` and, given ``grad_y = dL/dy``, returns
 ``grad_x = dL/dx`` from ``backward(grad_y)`` while storing ``dL/dparam`` in ``grads`` under the
@@ -18,17 +18,17 @@ comparison per call, no pass over the arrays.
 Every concrete layer class is known to :data:`REGISTRY` by its class name, so that a saved
 architecture (``{"class": "Dense", "config": {...}}``) is rebuilt by looking the name up in that
 table, never by importing or evaluating anything named in a file. Abstract bases (a class that
-sets ``abstract = True`` itself, such as :class:`Layer` and :class:`ActivatedLayer`) and
-private classes (a name starting with ``_``) are left out: they cannot run on their own.
+sets ``abstract = True`` itself, such as :class:`Layer` and
+:class:`~nnscratch.layers.activated.ActivatedLayer`) and private classes (a name starting with
+``_``) are left out: they cannot run on their own.
 """
 
 import functools
-import math
 from collections.abc import Mapping
 
 import numpy as np
 
-from .. import activations, initializers, regularizers
+from .. import checks, initializers, regularizers
 from ..errors import NotBuiltError, ShapeError
 from ..registry import Registry
 from ..symbolic import call_layer, is_symbolic
@@ -84,6 +84,10 @@ class Layer:
     on its own sets ``abstract = True`` in its own body (it is not inherited), which keeps it out
     of :data:`REGISTRY`.
 
+    Every layer takes two keywords besides its own: ``name`` (how a model and its messages call
+    it) and ``trainable`` (False freezes it: no optimizer update, gradients still passed back;
+    see :attr:`trainable`). Both are part of ``get_config``.
+
     ``input_grad_needed``: a Network clears it on its first layer while it trains, since
     nothing uses the gradient with respect to the data; a layer may then skip computing it
     (its ``backward`` returns None). Layers that ignore the flag stay correct, only slower.
@@ -105,14 +109,14 @@ class Layer:
     # ``nnscratch.training.packing``).
     packable = False
 
-    def __init__(self, name=None):
+    def __init__(self, name=None, trainable=True):
         self.name = name
         self.params = {}
         self.grads = {}
         self.buffers = {}      # non-trainable state saved with the model (running statistics)
         self.regularizers = {}
         self.built = False
-        self.trainable = True
+        self.trainable = trainable
         self.input_shape = None
         self.dtype = np.dtype(np.float32)
 
@@ -124,6 +128,26 @@ class Layer:
             cls.forward = _checked_forward(vars(cls)["forward"])
         if "backward" in vars(cls):
             cls.backward = _checked_backward(vars(cls)["backward"])
+
+    # -- freezing ------------------------------------------------------------------------------
+    @property
+    def trainable(self):
+        """Whether the optimizer updates this layer's parameters (True unless frozen).
+
+        A frozen layer still computes its gradients and passes ``dL/dx`` back, so the layers
+        before it keep learning; a frozen batch normalization also keeps its running statistics
+        (see :class:`~nnscratch.layers.BatchNormalization`). Setting it sets the layers inside
+        this one (:meth:`sublayers`) too.
+        """
+        return vars(self)["trainable"]
+
+    @trainable.setter
+    def trainable(self, value):
+        value = checks.boolean(value, f"{type(self).__name__} trainable")
+        # Kept in the instance's dict under its own name, as a plain attribute would be, so
+        # code that copies a layer's state per call (the graph's shared layers) leaves it alone.
+        for layer in [self, *self.sublayers()]:
+            vars(layer)["trainable"] = value
 
     # -- shapes and parameters -------------------------------------------------------------
     def build(self, input_shape, rng=None, dtype=np.float32):
@@ -167,6 +191,31 @@ class Layer:
         """Draw a parameter of ``shape`` from an initialiser (name, dict or object)."""
         rng = np.random.default_rng() if rng is None else rng
         return initializers.get(initializer)(shape, rng, self.dtype, fan_in, fan_out)
+
+    def keep_param_specs(self, **parts):
+        """Keep each ``part=(initializer, regularizer)`` as the attributes ``<part>_initializer``
+        and ``<part>_regularizer`` (``kernel_initializer``, ``bias_regularizer``...), specs as
+        the user gave them (a name, a dict, an object, or None for no penalty).
+
+        :meth:`draw_param` draws and penalises a parameter from them, and
+        :meth:`param_specs_config` writes them into ``get_config``.
+        """
+        for part, (initializer, regularizer) in parts.items():
+            setattr(self, f"{part}_initializer", initializer)
+            setattr(self, f"{part}_regularizer", regularizer)
+        self._param_parts = tuple(parts)
+
+    def draw_param(self, key, part, shape, rng, fan_in=None, fan_out=None):
+        """Parameter ``key`` of ``shape`` drawn from ``<part>_initializer``, penalised by
+        ``<part>_regularizer`` (see :meth:`keep_param_specs`)."""
+        value = self.init_param(getattr(self, f"{part}_initializer"), shape, rng, fan_in=fan_in,
+                                fan_out=fan_out)
+        self.add_param(key, value, getattr(self, f"{part}_regularizer"))
+
+    def param_specs_config(self):
+        """The kept initialisers, then the regularisers, JSON-safe, for ``get_config``."""
+        return {f"{part}_{kind}": describe(getattr(self, f"{part}_{kind}"))
+                for kind in ("initializer", "regularizer") for part in self._param_parts}
 
     def count_params(self):
         """Number of scalar parameters."""
@@ -226,8 +275,12 @@ class Layer:
         return self.name or type(self).__name__
 
     def get_config(self):
-        """Keyword arguments that recreate this layer (JSON-safe)."""
-        return {"name": self.name}
+        """Keyword arguments that recreate this layer (JSON-safe); ``trainable`` only when False,
+        the one value that differs from the default."""
+        config = {"name": self.name}
+        if not self.trainable:
+            config["trainable"] = False
+        return config
 
     @classmethod
     def from_config(cls, config):
@@ -237,75 +290,6 @@ class Layer:
     def __repr__(self):
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "name")
         return f"{type(self).__name__}({args})"
-
-
-class ActivatedLayer(Layer):
-    """A layer whose output is ``a = f(z)`` of an affine map ``z = linear(x)``.
-
-    Subclasses implement ``linear_forward(x, training) -> z`` and ``backward_from_z(grad_z)``
-    (the affine part's backward). This class adds the activation and its chain-rule step:
-
-    .. math::
-
-        \\frac{\\partial L}{\\partial z} = f'(z) \\odot \\frac{\\partial L}{\\partial a}
-        \\quad\\text{(a vector-Jacobian product for softmax)}
-
-    A network whose loss fuses with the last activation (softmax + cross-entropy) reads ``z``
-    from ``last_z`` and calls ``backward_from_z`` directly.
-    """
-
-    abstract = True
-
-    def __init__(self, activation=None, name=None):
-        super().__init__(name=name)
-        self.activation = activations.get(activation)
-        self._is_identity = self.activation.name == "identity"
-        self.last_z = None
-        self._last_a = None
-
-    def forward(self, x, training=False):
-        """``a = f(linear_forward(x))``; keeps ``z`` (``last_z``) and ``a`` for the backward."""
-        z = self.linear_forward(x, training)
-        self.last_z = z
-        if self._is_identity:
-            self._last_a = z
-            return z
-        if z.dtype.char in "fd" and z.size:       # as the public forward would: no conversion
-            self._last_a = self.activation._forward(z)
-        else:
-            self._last_a = self.activation.forward(z)
-        return self._last_a
-
-    def backward(self, grad_a):
-        """``dL/dx`` from ``dL/da``: the activation's chain-rule step, then the affine part's."""
-        if self._is_identity:
-            return self.backward_from_z(grad_a)
-        z = self.last_z
-        if type(grad_a) is np.ndarray and grad_a.dtype == z.dtype and grad_a.shape == z.shape:
-            # z and a are this layer's own arrays: straight to the kernel, nothing to convert
-            grad_z = self.activation._backward(z, self._last_a, grad_a)      # dZ = dA * f'(Z)
-        else:
-            grad_z = self.activation.backward(z, self._last_a, grad_a)
-        return self.backward_from_z(grad_z)
-
-    def forward_values(self, input_shape):
-        """``z`` and ``a`` (one array with the identity), each shaped like the output."""
-        size = math.prod(self.compute_output_shape(input_shape))
-        return size if self._is_identity else 2 * size
-
-    def linear_forward(self, x, training=False):
-        """The affine part ``z = linear(x)``, before the activation."""
-        raise NotImplementedError
-
-    def backward_from_z(self, grad_z):
-        """``dL/dx`` from ``dL/dz``; fills the parameter gradients."""
-        raise NotImplementedError
-
-    def get_config(self):
-        """The layer's config with the activation's (``{"name": ..., ...}``) added."""
-        config = super().get_config()
-        config["activation"] = self.activation.get_config()
-        return config
 
 
 def check_input_features(layer, x, expected, axis=-1, what="input features"):

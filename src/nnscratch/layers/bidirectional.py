@@ -32,7 +32,8 @@ class Bidirectional(Layer):
     and :math:`\partial L / \partial x` is the sum of what the two copies return.
 
     The two copies are this layer's only nested layers: ``sublayers()`` returns
-    ``[forward_layer, backward_layer]``.
+    ``[forward_layer, backward_layer]``. They are frozen and unfrozen with it (``trainable``);
+    wrapping a frozen layer makes a frozen Bidirectional.
 
     The copies' parameters are this layer's parameters under prefixed names
     (``forward_W_ih``, ``backward_W_ih``, ...), so the network saves and optimises them as
@@ -47,8 +48,8 @@ class Bidirectional(Layer):
     merge_mode : "concat" (default), "sum", "mul" or "ave"
     """
 
-    def __init__(self, layer, merge_mode="concat", name=None):
-        super().__init__(name=name)
+    def __init__(self, layer, merge_mode="concat", name=None, trainable=True):
+        super().__init__(name=name, trainable=trainable)
         if isinstance(layer, dict):                      # from a saved configuration
             layer = _layer_from_config(layer)
         if not isinstance(layer, BaseRecurrent):
@@ -57,12 +58,14 @@ class Bidirectional(Layer):
         self.merge_mode = checks.choice(merge_mode, "Bidirectional merge_mode", MERGE_MODES)
         config = layer.get_config()
         inner_name = config.pop("name") or type(layer).__name__.lower()
+        config.pop("trainable", None)                    # the copies follow this layer's flag
         self._layer_class = type(layer)
         self._layer_config = {**config, "name": inner_name}
         self.forward_layer = type(layer)(**{**config, "name": f"forward_{inner_name}"})
         self.backward_layer = type(layer)(**{**config, "name": f"backward_{inner_name}",
                                              "go_backwards": not config["go_backwards"]})
         self.return_sequences = layer.return_sequences
+        self.trainable = self.trainable and layer.trainable      # sets the copies' flags too
         self._outputs = None
         self.final_state = None
         self.grad_initial_state = None

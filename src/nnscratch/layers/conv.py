@@ -29,7 +29,7 @@ import math
 import numpy as np
 
 from .. import checks
-from .base import ActivatedLayer, describe
+from .activated import ActivatedLayer
 from .im2col import (
     check_input,
     check_sample_shape,
@@ -117,8 +117,8 @@ class BaseConv(ActivatedLayer):
 
     def __init__(self, filters, kernel_size, stride=1, padding=0, dilation=1, activation=None,
                  use_bias=True, kernel_initializer="glorot_uniform", bias_initializer="zeros",
-                 kernel_regularizer=None, bias_regularizer=None, name=None):
-        super().__init__(activation=activation, name=name)
+                 kernel_regularizer=None, bias_regularizer=None, name=None, trainable=True):
+        super().__init__(activation=activation, name=name, trainable=trainable)
         kind = type(self).__name__
         self.filters = checks.positive_int(filters, f"{kind} filters")
         self.kernel_size = checks.int_tuple(kernel_size, f"{kind} kernel_size", self.rank)
@@ -126,10 +126,8 @@ class BaseConv(ActivatedLayer):
         self.dilation = checks.int_tuple(dilation, f"{kind} dilation", self.rank)
         self.padding = normalize_padding(padding, self.rank, f"{kind} padding")
         self.use_bias = checks.boolean(use_bias, f"{kind} use_bias")
-        self.kernel_initializer = kernel_initializer
-        self.bias_initializer = bias_initializer
-        self.kernel_regularizer = kernel_regularizer
-        self.bias_regularizer = bias_regularizer
+        self.keep_param_specs(kernel=(kernel_initializer, kernel_regularizer),
+                              bias=(bias_initializer, bias_regularizer))
         self.in_channels = None
         self._cache = None
 
@@ -157,13 +155,9 @@ class BaseConv(ActivatedLayer):
         self.in_channels = input_shape[0]
         fan_in, fan_out = self.fans(self.in_channels)
         shapes = self.param_shapes(input_shape)
-        self.add_param("W", self.init_param(self.kernel_initializer, shapes["W"], rng,
-                                            fan_in=fan_in, fan_out=fan_out),
-                       self.kernel_regularizer)
+        self.draw_param("W", "kernel", shapes["W"], rng, fan_in, fan_out)
         if self.use_bias:
-            self.add_param("b", self.init_param(self.bias_initializer, shapes["b"], rng,
-                                                fan_in=fan_in, fan_out=fan_out),
-                           self.bias_regularizer)
+            self.draw_param("b", "bias", shapes["b"], rng, fan_in, fan_out)
 
     def _check(self, x):
         return check_input(self, x, self.rank, self.in_channels)
@@ -173,10 +167,7 @@ class BaseConv(ActivatedLayer):
         config.update(filters=self.filters, kernel_size=list(self.kernel_size),
                       stride=list(self.stride), padding=padding_config(self.padding),
                       dilation=list(self.dilation), use_bias=self.use_bias,
-                      kernel_initializer=describe(self.kernel_initializer),
-                      bias_initializer=describe(self.bias_initializer),
-                      kernel_regularizer=describe(self.kernel_regularizer),
-                      bias_regularizer=describe(self.bias_regularizer))
+                      **self.param_specs_config())
         return config
 
 

@@ -69,12 +69,12 @@ class _ConvTranspose(BaseConv):
     def __init__(self, filters, kernel_size, stride=1, padding=0, output_padding=0, dilation=1,
                  activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 name=None):
+                 name=None, trainable=True):
         super().__init__(filters, kernel_size, stride=stride, padding=padding, dilation=dilation,
                          activation=activation, use_bias=use_bias,
                          kernel_initializer=kernel_initializer, bias_initializer=bias_initializer,
                          kernel_regularizer=kernel_regularizer, bias_regularizer=bias_regularizer,
-                         name=name)
+                         name=name, trainable=trainable)
         kind = type(self).__name__
         self.output_padding = checks.int_tuple(output_padding, f"{kind} output_padding", self.rank,
                                                low=0)

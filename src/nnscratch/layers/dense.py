@@ -4,7 +4,8 @@ import numpy as np
 
 from .. import checks
 from ..errors import ShapeError
-from .base import ActivatedLayer, check_input_features, describe
+from .activated import ActivatedLayer
+from .base import check_input_features
 
 
 class Dense(ActivatedLayer):
@@ -45,14 +46,12 @@ class Dense(ActivatedLayer):
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,
-                 input_dim=None, name=None):
-        super().__init__(activation=activation, name=name)
+                 input_dim=None, name=None, trainable=True):
+        super().__init__(activation=activation, name=name, trainable=trainable)
         self.units = checks.positive_int(units, "Dense units")
         self.use_bias = checks.boolean(use_bias, "Dense use_bias")
-        self.kernel_initializer = kernel_initializer
-        self.bias_initializer = bias_initializer
-        self.kernel_regularizer = kernel_regularizer
-        self.bias_regularizer = bias_regularizer
+        self.keep_param_specs(kernel=(kernel_initializer, kernel_regularizer),
+                              bias=(bias_initializer, bias_regularizer))
         self.input_dim = checks.optional_positive_int(input_dim, "Dense input_dim")
         self._x = None
 
@@ -70,13 +69,9 @@ class Dense(ActivatedLayer):
         super().build(input_shape, rng, dtype)
         shapes = self.param_shapes(self.input_shape)
         fan_in = shapes["W"][0]
-        self.add_param("W", self.init_param(self.kernel_initializer, shapes["W"], rng,
-                                            fan_in=fan_in, fan_out=self.units),
-                       self.kernel_regularizer)
+        self.draw_param("W", "kernel", shapes["W"], rng, fan_in, self.units)
         if self.use_bias:
-            self.add_param("b", self.init_param(self.bias_initializer, shapes["b"], rng,
-                                                fan_in=fan_in, fan_out=self.units),
-                           self.bias_regularizer)
+            self.draw_param("b", "bias", shapes["b"], rng, fan_in, self.units)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.units,)
@@ -106,11 +101,7 @@ class Dense(ActivatedLayer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(units=self.units, use_bias=self.use_bias,
-                      kernel_initializer=describe(self.kernel_initializer),
-                      bias_initializer=describe(self.bias_initializer),
-                      kernel_regularizer=describe(self.kernel_regularizer),
-                      bias_regularizer=describe(self.bias_regularizer))
+        config.update(units=self.units, use_bias=self.use_bias, **self.param_specs_config())
         if self.input_dim is not None:
             config["input_dim"] = self.input_dim
         return config

@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import checks
 from ..errors import DataError, DataTypeError
-from .base import Layer, describe
+from .base import Layer
 
 
 class Embedding(Layer):
@@ -48,14 +48,13 @@ class Embedding(Layer):
     differentiable_input = False
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
-                 embeddings_regularizer=None, name=None):
-        super().__init__(name=name)
+                 embeddings_regularizer=None, name=None, trainable=True):
+        super().__init__(name=name, trainable=trainable)
         # Stored under PyTorch's names: ``input_dim`` on a first layer means "number of input
         # features" to the Network (Dense's keyword), which a vocabulary size is not.
         self.num_embeddings = checks.positive_int(input_dim, "Embedding input_dim")
         self.embedding_dim = checks.positive_int(output_dim, "Embedding output_dim")
-        self.embeddings_initializer = embeddings_initializer
-        self.embeddings_regularizer = embeddings_regularizer
+        self.keep_param_specs(embeddings=(embeddings_initializer, embeddings_regularizer))
         self._ids = None
         self._input_dtype = None
 
@@ -65,11 +64,8 @@ class Embedding(Layer):
 
     def build(self, input_shape, rng=None, dtype=np.float32):
         super().build(input_shape, rng, dtype)
-        self.add_param("W", self.init_param(self.embeddings_initializer,
-                                            self.param_shapes(input_shape)["W"], rng,
-                                            fan_in=self.num_embeddings,
-                                            fan_out=self.embedding_dim),
-                       self.embeddings_regularizer)
+        self.draw_param("W", "embeddings", self.param_shapes(input_shape)["W"], rng,
+                        self.num_embeddings, self.embedding_dim)
 
     def forward_values(self, input_shape):
         """The looked-up vectors: T D per sample for ids shaped (N, T)."""
@@ -120,6 +116,5 @@ class Embedding(Layer):
     def get_config(self):
         config = super().get_config()
         config.update(input_dim=self.num_embeddings, output_dim=self.embedding_dim,
-                      embeddings_initializer=describe(self.embeddings_initializer),
-                      embeddings_regularizer=describe(self.embeddings_regularizer))
+                      **self.param_specs_config())
         return config

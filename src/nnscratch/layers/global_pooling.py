@@ -19,8 +19,8 @@ class _GlobalPool(Layer):
     abstract = True
     rank = None
 
-    def __init__(self, keepdims=False, name=None):
-        super().__init__(name=name)
+    def __init__(self, keepdims=False, name=None, trainable=True):
+        super().__init__(name=name, trainable=trainable)
         self.keepdims = checks.boolean(keepdims, f"{type(self).__name__} keepdims")
         self._cache = None
 

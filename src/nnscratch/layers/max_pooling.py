@@ -7,8 +7,7 @@ window arithmetic is in :mod:`nnscratch.layers.pooling`.
 
 import numpy as np
 
-from .im2col import crop, pad
-from .pooling import BasePooling, pool_taps
+from .pooling import BasePooling, padded_zeros, pool_windows
 
 __all__ = ["MaxPool1D", "MaxPool2D", "max_pool_forward", "max_pool_backward"]
 
@@ -27,13 +26,10 @@ def max_pool_forward(xp, pool_size, stride, out_sizes):
     smallest unsigned integer type that fits. Ties go to the first tap, as ``np.argmax`` and
     PyTorch choose.
     """
-    taps = pool_taps(pool_size, stride, out_sizes)
-    lead = (slice(None), slice(None))
-    _, first = next(taps)
-    y = xp[lead + first].copy()                                   # the running maximum
+    windows = pool_windows(xp, pool_size, stride, out_sizes)
+    y = next(windows).copy()                                      # the running maximum
     argmax = np.zeros(y.shape, dtype=np.min_scalar_type(int(np.prod(pool_size)) - 1))
-    for t, (_, slices) in enumerate(taps, start=1):
-        window = xp[lead + slices]
+    for t, window in enumerate(windows, start=1):
         larger = window > y                                       # strictly: earlier taps win ties
         np.maximum(y, window, out=y)
         # t exceeds every earlier tap number, so max(argmax, t * larger) sets argmax = t exactly
@@ -44,16 +40,14 @@ def max_pool_forward(xp, pool_size, stride, out_sizes):
 
 def max_pool_backward(grad_y, argmax, padded_shape, pool_size, stride):
     """The gradient reaches only each window's maximum: ``dX^p[o s + J] += dY[o]``."""
-    out_sizes = grad_y.shape[2:]
-    n, c = padded_shape[:2]
-    dxp = np.zeros((c, n) + tuple(padded_shape[2:]), dtype=grad_y.dtype).swapaxes(0, 1)
-    lead = (slice(None), slice(None))
+    dxp = padded_zeros(padded_shape, grad_y.dtype)
     overlap = any(s < k for s, k in zip(stride, pool_size))
-    for t, (_, slices) in enumerate(pool_taps(pool_size, stride, out_sizes)):
+    # tap t's view of dxp: the positions that tap reads for every output
+    for t, tap in enumerate(pool_windows(dxp, pool_size, stride, grad_y.shape[2:])):
         if overlap:
-            dxp[lead + slices] += grad_y * (argmax == t)          # overlapping windows add up
+            tap += grad_y * (argmax == t)                         # overlapping windows add up
         else:                                                     # each position in one window
-            np.multiply(grad_y, argmax == t, out=dxp[lead + slices])
+            np.multiply(grad_y, argmax == t, out=tap)
     return dxp
 
 
@@ -63,18 +57,15 @@ class _MaxPool(BasePooling):
     """Max pooling over ``rank`` spatial axes: :func:`max_pool_forward` and its backward."""
 
     abstract = True
+    pad_value = -np.inf    # padding never wins
 
-    def forward(self, x, training=False):
-        x, pads, out_sizes = self._prepare(x)
-        xp = pad(x, pads, value=-np.inf)
-        y, argmax = max_pool_forward(xp, self.pool_size, self.stride, out_sizes)
-        self._cache = (argmax, xp.shape, pads)
-        return y
+    def pool(self, xp, in_sizes, pads, out_sizes):
+        """The window maxima and their taps (:func:`max_pool_forward`)."""
+        return max_pool_forward(xp, self.pool_size, self.stride, out_sizes)
 
-    def backward(self, grad_y):
-        argmax, padded_shape, pads = self._cache
-        dxp = max_pool_backward(grad_y, argmax, padded_shape, self.pool_size, self.stride)
-        return crop(dxp, pads)
+    def pool_backward(self, grad_y, argmax, padded_shape):
+        """Each window's gradient to its maximum (:func:`max_pool_backward`)."""
+        return max_pool_backward(grad_y, argmax, padded_shape, self.pool_size, self.stride)
 
 
 class MaxPool1D(_MaxPool):

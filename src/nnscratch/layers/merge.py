@@ -242,8 +242,8 @@ class Concatenate(MultiInputLayer):
         last axis; 1 the first axis of a sample). Axis 0, the batch, is refused.
     """
 
-    def __init__(self, axis=-1, name=None):
-        super().__init__(name=name)
+    def __init__(self, axis=-1, name=None, trainable=True):
+        super().__init__(name=name, trainable=trainable)
         self.axis = checks.integer(axis, "Concatenate axis")
         if self.axis == 0:
             raise ConfigError("Concatenate axis must not be 0, the batch axis (samples are joined "

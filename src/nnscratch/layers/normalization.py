@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import checks
 from ..errors import ConfigError, ShapeError
-from .base import Layer, describe
+from .base import Layer
 
 # --------------------------------------------------------------------------------------------
 # Kernels
@@ -72,16 +72,14 @@ class _AffineNormalization(Layer):
     abstract = True
 
     def __init__(self, epsilon, center, scale, beta_initializer, gamma_initializer,
-                 beta_regularizer, gamma_regularizer, name):
-        super().__init__(name=name)
+                 beta_regularizer, gamma_regularizer, name, trainable):
+        super().__init__(name=name, trainable=trainable)
         kind = type(self).__name__
         self.epsilon = checks.number(epsilon, f"{kind} epsilon", low=0, low_open=True)
         self.center = checks.boolean(center, f"{kind} center")
         self.scale = checks.boolean(scale, f"{kind} scale")
-        self.beta_initializer = beta_initializer
-        self.gamma_initializer = gamma_initializer
-        self.beta_regularizer = beta_regularizer
-        self.gamma_regularizer = gamma_regularizer
+        self.keep_param_specs(beta=(beta_initializer, beta_regularizer),
+                              gamma=(gamma_initializer, gamma_regularizer))
         self._param_shape = None     # shape of gamma and beta
         self._broadcast = None       # gamma's shape for broadcasting against x
         self._x_hat = None
@@ -104,11 +102,9 @@ class _AffineNormalization(Layer):
     def _add_affine_params(self, shape, rng):
         self._param_shape = shape
         if self.scale:
-            self.add_param("gamma", self.init_param(self.gamma_initializer, shape, rng),
-                           self.gamma_regularizer)
+            self.draw_param("gamma", "gamma", shape, rng)
         if self.center:
-            self.add_param("beta", self.init_param(self.beta_initializer, shape, rng),
-                           self.beta_regularizer)
+            self.draw_param("beta", "beta", shape, rng)
 
     def _check_input(self, x, feature_axes):
         """ShapeError unless ``x`` has the built rank and sizes along ``feature_axes``."""
@@ -141,10 +137,7 @@ class _AffineNormalization(Layer):
     def get_config(self):
         config = super().get_config()
         config.update(epsilon=self.epsilon, center=self.center, scale=self.scale,
-                      beta_initializer=describe(self.beta_initializer),
-                      gamma_initializer=describe(self.gamma_initializer),
-                      beta_regularizer=describe(self.beta_regularizer),
-                      gamma_regularizer=describe(self.gamma_regularizer))
+                      **self.param_specs_config())
         return config
 
 
@@ -175,7 +168,14 @@ class BatchNormalization(_AffineNormalization):
 
     The running variance takes the unbiased estimate, as PyTorch does (Keras keeps the biased
     one). **Inference** normalizes with ``running_mean`` and ``running_var`` instead, so the
-    layer is then a fixed affine map per channel.
+    layer is then a fixed affine map per channel, whose backward is
+    :math:`dx = \\gamma\\, dy / \\sqrt{\\text{running\\_var} + \\epsilon}`.
+
+    **Frozen** (``trainable=False``), the layer is that inference map in training too, as in
+    Keras: ``forward(x, training=True)`` normalizes with the running statistics, leaves them
+    unchanged (so ``fit`` does not move them), and its backward is the affine map's. This is
+    what fine-tuning wants: a frozen block keeps the statistics it was trained with, whatever
+    the new data's batches look like.
 
     Defaults follow Keras: ``momentum=0.99``, ``epsilon=1e-3``. To match
     ``torch.nn.BatchNorm2d`` (momentum 0.1, eps 1e-5) use ``momentum=0.9, epsilon=1e-5``.
@@ -197,9 +197,9 @@ class BatchNormalization(_AffineNormalization):
 
     def __init__(self, axis=1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
                  beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
-                 gamma_regularizer=None, name=None):
+                 gamma_regularizer=None, name=None, trainable=True):
         super().__init__(epsilon, center, scale, beta_initializer, gamma_initializer,
-                         beta_regularizer, gamma_regularizer, name)
+                         beta_regularizer, gamma_regularizer, name, trainable)
         if not _is_feature_axis(axis):
             raise ConfigError(f"BatchNormalization axis must be a non-zero integer (axis 0 is the "
                               f"batch), got {axis!r}")
@@ -237,8 +237,8 @@ class BatchNormalization(_AffineNormalization):
 
     def forward(self, x, training=False):
         self._check_input(x, (self._channel_axis,))
-        self._training = bool(training)
-        if training:
+        self._training = bool(training) and self.trainable     # frozen: the inference map
+        if self._training:
             m = x.size // self._param_shape[0]
             if m < 2:
                 raise ShapeError(
@@ -302,9 +302,9 @@ class LayerNormalization(_AffineNormalization):
 
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None,
-                 name=None):
+                 name=None, trainable=True):
         super().__init__(epsilon, center, scale, beta_initializer, gamma_initializer,
-                         beta_regularizer, gamma_regularizer, name)
+                         beta_regularizer, gamma_regularizer, name, trainable)
         axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
         if not axes or not all(_is_feature_axis(a) for a in axes):
             raise ConfigError(f"LayerNormalization axis must be a non-zero integer or a tuple of "

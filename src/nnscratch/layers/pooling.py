@@ -10,7 +10,8 @@ overlapping windows send back.
 
 Max pooling pads with :math:`-\infty` (padding never wins) and average pooling with zeros.
 Every padding side must be smaller than the window, so that each window covers at least one
-input value.
+input value. Both pad, pool the padded input, and crop the padding off the input gradient in
+:class:`BasePooling`; each family writes only its two kernels, forward and backward.
 
 The layers live by family: :mod:`~nnscratch.layers.max_pooling` (MaxPool1D, MaxPool2D),
 :mod:`~nnscratch.layers.avg_pooling` (AvgPool1D, AvgPool2D) and
@@ -25,19 +26,34 @@ from .base import Layer
 from .im2col import (
     check_input,
     check_sample_shape,
+    crop,
     normalize_padding,
     output_sizes,
+    pad,
     padding_config,
     resolve_padding,
     window_slices,
 )
 
-__all__ = ["BasePooling", "pool_taps"]
+__all__ = ["BasePooling", "pool_windows", "padded_zeros"]
 
 
-def pool_taps(pool_size, stride, out_sizes):
-    """``(tap, slices)`` for every tap of a pooling window (no dilation): what it reads of all outputs."""
-    return window_slices(pool_size, stride, (1,) * len(pool_size), out_sizes)
+def pool_windows(xp, pool_size, stride, out_sizes):
+    """For each tap ``j`` of the window (row-major order), the strided view of ``xp``
+    (N, C, *spatial) that it reads for all outputs at once: ``xp[n, c, o s + j]`` for every ``o``.
+
+    Views, so adding into one (a backward's gradient buffer) adds into ``xp``.
+    """
+    lead = (slice(None), slice(None))
+    for _, slices in window_slices(pool_size, stride, (1,) * len(pool_size), out_sizes):
+        yield xp[lead + slices]
+
+
+def padded_zeros(padded_shape, dtype):
+    """The zero gradient of a padded input (N, C, *spatial), laid out channel-major as the
+    layers' outputs are (see :mod:`nnscratch.layers.im2col`)."""
+    n, c = padded_shape[:2]
+    return np.zeros((c, n) + tuple(padded_shape[2:]), dtype=dtype).swapaxes(0, 1)
 
 
 class BasePooling(Layer):
@@ -50,9 +66,10 @@ class BasePooling(Layer):
 
     abstract = True
     rank = None
+    pad_value = 0.0        # what the padding holds
 
-    def __init__(self, pool_size=2, stride=None, padding=0, name=None):
-        super().__init__(name=name)
+    def __init__(self, pool_size=2, stride=None, padding=0, name=None, trainable=True):
+        super().__init__(name=name, trainable=trainable)
         kind = type(self).__name__
         self.pool_size = checks.int_tuple(pool_size, f"{kind} pool_size", self.rank)
         self.stride = (self.pool_size if stride is None
@@ -84,12 +101,29 @@ class BasePooling(Layer):
         """The padding ``((before, after), ...)`` per spatial axis for samples of ``input_shape``."""
         return self._geometry(check_sample_shape(self, input_shape, self.rank)[1:])[0]
 
-    def _prepare(self, x):
+    def forward(self, x, training=False):
+        """Pad with :attr:`pad_value`, then pool every window (:meth:`pool`)."""
         x = check_input(self, x, self.rank)
         if x.dtype.kind != "f":
             x = x.astype(self.dtype)
         pads, out_sizes = self._geometry(x.shape[2:])
-        return x, pads, out_sizes
+        xp = pad(x, pads, value=self.pad_value)
+        y, saved = self.pool(xp, x.shape[2:], pads, out_sizes)
+        self._cache = (saved, xp.shape, pads)
+        return y
+
+    def backward(self, grad_y):
+        """The padded input's gradient (:meth:`pool_backward`) without its padding."""
+        saved, padded_shape, pads = self._cache
+        return crop(self.pool_backward(grad_y, saved, padded_shape), pads)
+
+    def pool(self, xp, in_sizes, pads, out_sizes):
+        """``(y, saved)``: the pooled padded input ``xp``, and what :meth:`pool_backward` needs."""
+        raise NotImplementedError
+
+    def pool_backward(self, grad_y, saved, padded_shape):
+        """``dL/dX^p``, shaped ``padded_shape``, from ``grad_y`` and what :meth:`pool` saved."""
+        raise NotImplementedError
 
     def get_config(self):
         config = super().get_config()

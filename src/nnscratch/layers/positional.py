@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import checks
 from ..errors import ShapeError
-from .base import Layer, describe
+from .base import Layer
 
 
 class PositionalEmbedding(Layer):
@@ -49,13 +49,12 @@ class PositionalEmbedding(Layer):
     packable = True       # W and its gradient change in place only
 
     def __init__(self, sequence_length, output_dim, embeddings_initializer="glorot_uniform",
-                 embeddings_regularizer=None, name=None):
-        super().__init__(name=name)
+                 embeddings_regularizer=None, name=None, trainable=True):
+        super().__init__(name=name, trainable=trainable)
         self.sequence_length = checks.positive_int(sequence_length,
                                                    "PositionalEmbedding sequence_length")
         self.output_dim = checks.positive_int(output_dim, "PositionalEmbedding output_dim")
-        self.embeddings_initializer = embeddings_initializer
-        self.embeddings_regularizer = embeddings_regularizer
+        self.keep_param_specs(embeddings=(embeddings_initializer, embeddings_regularizer))
         self._length = None
 
     def _check_shape(self, shape, what):
@@ -78,9 +77,7 @@ class PositionalEmbedding(Layer):
         self._check_shape(tuple(input_shape), "samples")
         super().build(input_shape, rng, dtype)
         shape = self.param_shapes(self.input_shape)["W"]
-        self.add_param("W", self.init_param(self.embeddings_initializer, shape, rng,
-                                            fan_in=shape[0], fan_out=shape[1]),
-                       self.embeddings_regularizer)
+        self.draw_param("W", "embeddings", shape, rng, shape[0], shape[1])
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape)
@@ -104,6 +101,5 @@ class PositionalEmbedding(Layer):
     def get_config(self):
         config = super().get_config()
         config.update(sequence_length=self.sequence_length, output_dim=self.output_dim,
-                      embeddings_initializer=describe(self.embeddings_initializer),
-                      embeddings_regularizer=describe(self.embeddings_regularizer))
+                      **self.param_specs_config())
         return config

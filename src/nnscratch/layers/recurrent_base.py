@@ -37,7 +37,7 @@ import numpy as np
 
 from .. import checks
 from ..errors import DataTypeError, ShapeError
-from .base import Layer, check_input_features, describe
+from .base import Layer, check_input_features
 
 __all__ = ["BaseRecurrent"]
 
@@ -75,19 +75,16 @@ class BaseRecurrent(Layer):
     def __init__(self, units, return_sequences=False, go_backwards=False, use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
                  bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
-                 bias_regularizer=None, name=None):
-        super().__init__(name=name)
+                 bias_regularizer=None, name=None, trainable=True):
+        super().__init__(name=name, trainable=trainable)
         kind = type(self).__name__
         self.units = checks.positive_int(units, f"{kind} units")
         self.return_sequences = checks.boolean(return_sequences, f"{kind} return_sequences")
         self.go_backwards = checks.boolean(go_backwards, f"{kind} go_backwards")
         self.use_bias = checks.boolean(use_bias, f"{kind} use_bias")
-        self.kernel_initializer = kernel_initializer
-        self.recurrent_initializer = recurrent_initializer
-        self.bias_initializer = bias_initializer
-        self.kernel_regularizer = kernel_regularizer
-        self.recurrent_regularizer = recurrent_regularizer
-        self.bias_regularizer = bias_regularizer
+        self.keep_param_specs(kernel=(kernel_initializer, kernel_regularizer),
+                              recurrent=(recurrent_initializer, recurrent_regularizer),
+                              bias=(bias_initializer, bias_regularizer))
         self.final_state = None
         self.grad_initial_state = None
         self._cache = None
@@ -112,17 +109,11 @@ class BaseRecurrent(Layer):
         shapes = self.param_shapes(input_shape)       # a clear error first for a wrong rank
         super().build(input_shape, rng, dtype)
         gh, features = shapes["W_ih"]
-        self.add_param("W_ih", self.init_param(self.kernel_initializer, shapes["W_ih"], rng,
-                                               fan_in=features, fan_out=gh),
-                       self.kernel_regularizer)
-        self.add_param("W_hh", self.init_param(self.recurrent_initializer, shapes["W_hh"], rng,
-                                               fan_in=self.units, fan_out=gh),
-                       self.recurrent_regularizer)
+        self.draw_param("W_ih", "kernel", shapes["W_ih"], rng, features, gh)
+        self.draw_param("W_hh", "recurrent", shapes["W_hh"], rng, self.units, gh)
         if self.use_bias:
             for key in ("b_ih", "b_hh"):
-                self.add_param(key, self.init_param(self.bias_initializer, shapes[key], rng,
-                                                    fan_in=features, fan_out=gh),
-                               self.bias_regularizer)
+                self.draw_param(key, "bias", shapes[key], rng, features, gh)
 
     def forward_values(self, input_shape):
         """Every state after every step, (T + 1) H per state, and the input projections, T G H."""
@@ -289,10 +280,5 @@ class BaseRecurrent(Layer):
         config = super().get_config()
         config.update(units=self.units, return_sequences=self.return_sequences,
                       go_backwards=self.go_backwards, use_bias=self.use_bias,
-                      kernel_initializer=describe(self.kernel_initializer),
-                      recurrent_initializer=describe(self.recurrent_initializer),
-                      bias_initializer=describe(self.bias_initializer),
-                      kernel_regularizer=describe(self.kernel_regularizer),
-                      recurrent_regularizer=describe(self.recurrent_regularizer),
-                      bias_regularizer=describe(self.bias_regularizer))
+                      **self.param_specs_config())
         return config

@@ -24,8 +24,8 @@ class Flatten(Layer):
     back: :math:`dX = \\mathrm{reshape}(dY, X.\\mathrm{shape})`.
     """
 
-    def __init__(self, name=None):
-        super().__init__(name=name)
+    def __init__(self, name=None, trainable=True):
+        super().__init__(name=name, trainable=trainable)
         self._shape = None
 
     def compute_output_shape(self, input_shape):
@@ -54,8 +54,8 @@ class Reshape(Layer):
         The new per-sample shape, e.g. ``(1, 8, 8)`` to turn 64 features into a 1-channel image.
     """
 
-    def __init__(self, target_shape, name=None):
-        super().__init__(name=name)
+    def __init__(self, target_shape, name=None, trainable=True):
+        super().__init__(name=name, trainable=trainable)
         items = list(target_shape) if isinstance(target_shape, (tuple, list)) else [target_shape]
         ok = items and all(checks.is_whole(v) and (v >= 1 or v == -1) for v in items)
         if not ok or sum(v == -1 for v in items) > 1:
@@ -99,8 +99,8 @@ class _UpSampling(Layer):
     abstract = True
     rank = None
 
-    def __init__(self, size=2, interpolation="nearest", name=None):
-        super().__init__(name=name)
+    def __init__(self, size=2, interpolation="nearest", name=None, trainable=True):
+        super().__init__(name=name, trainable=trainable)
         kind = type(self).__name__
         self.size = checks.int_tuple(size, f"{kind} size", self.rank)
         # "nearest" is the only mode: each output copies its nearest input

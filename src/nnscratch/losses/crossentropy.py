@@ -1,4 +1,9 @@
-"""Cross-entropy losses (binary, categorical, sparse categorical) and the KL divergence."""
+"""Cross-entropy losses (binary, categorical, sparse categorical) and the KL divergence.
+
+The elementwise binary cross-entropy and the categorical (log-)probabilities are kernels here,
+:func:`binary_crossentropy`, :func:`binary_crossentropy_gradient` and
+:func:`categorical_probabilities`, which the focal losses (:mod:`.focal`) build on.
+"""
 
 import numpy as np
 
@@ -8,11 +13,39 @@ from .kernels import (
     _as_rows,
     _clip_probability,
     _log_softmax,
+    _mean_over_positions,
     _mean_per_sample,
     _per_sample_count,
     _sigmoid,
     _softplus_neg_abs,
 )
+
+
+def binary_crossentropy(p, y, from_logits):
+    """The elementwise binary cross-entropy :math:`b` (see :class:`BinaryCrossentropy`)."""
+    if from_logits:
+        return np.maximum(p, 0.0) - p * y + _softplus_neg_abs(p)   # max(x, 0) - x y + log(1 + e^-|x|)
+    pc, _ = _clip_probability(p)
+    return -(y * np.log(pc) + (1.0 - y) * np.log1p(-pc))         # -(y log p + (1 - y) log(1 - p))
+
+
+def binary_crossentropy_gradient(p, y, from_logits):
+    """:math:`\\partial b / \\partial x = \\sigma(x) - y` from logits, else
+    :math:`\\partial b / \\partial p = (\\hat p - y) / (\\hat p (1 - \\hat p))`, 0 where ``p`` was clipped."""
+    if from_logits:
+        return _sigmoid(p) - y
+    pc, inside = _clip_probability(p)
+    return (pc - y) / (pc * (1.0 - pc)) * inside
+
+
+def categorical_probabilities(p, from_logits):
+    """``(s, log s, inside)`` over the last axis: the softmax of logits (``inside`` None), or the
+    probabilities clipped to [eps, 1 - eps] and ``inside``, 1 where ``p`` was not clipped."""
+    if from_logits:
+        log_s, s = _log_softmax(p)
+        return s, log_s, None
+    s, inside = _clip_probability(p)
+    return s, np.log(s), inside
 
 
 class BinaryCrossentropy(LogitsOrProbabilities):
@@ -43,20 +76,11 @@ class BinaryCrossentropy(LogitsOrProbabilities):
 
     def per_sample(self, y_pred, y_true):
         p, y = self._prepare(y_pred, y_true)
-        if self.from_logits:
-            elementwise = np.maximum(p, 0.0) - p * y + _softplus_neg_abs(p)
-        else:
-            pc, _ = _clip_probability(p)
-            elementwise = -(y * np.log(pc) + (1.0 - y) * np.log1p(-pc))
-        return _mean_per_sample(elementwise)
+        return _mean_per_sample(binary_crossentropy(p, y, self.from_logits))
 
     def per_sample_gradient(self, y_pred, y_true):
         p, y = self._prepare(y_pred, y_true)
-        m = _per_sample_count(p)
-        if self.from_logits:
-            return (_sigmoid(p) - y) / m
-        pc, inside = _clip_probability(p)
-        return (pc - y) / (pc * (1.0 - pc)) * inside / m
+        return binary_crossentropy_gradient(p, y, self.from_logits) / _per_sample_count(p)
 
 
 class CategoricalCrossentropy(LogitsOrProbabilities):
@@ -88,9 +112,8 @@ class CategoricalCrossentropy(LogitsOrProbabilities):
 
     def per_sample(self, y_pred, y_true):
         p, y = self._prepare(y_pred, y_true)
-        p, y = _as_rows(p), _as_rows(y)
-        log_p = _log_softmax(p)[0] if self.from_logits else np.log(_clip_probability(p)[0])
-        return _mean_per_sample(-np.sum(y * log_p, axis=-1))
+        _, log_p, _ = categorical_probabilities(_as_rows(p), self.from_logits)
+        return _mean_per_sample(-np.sum(_as_rows(y) * log_p, axis=-1))
 
     def per_sample_gradient(self, y_pred, y_true):
         p, y = self._prepare(y_pred, y_true)
@@ -101,8 +124,7 @@ class CategoricalCrossentropy(LogitsOrProbabilities):
         else:
             pc, inside = _clip_probability(rows_p)
             grad = -rows_y / pc * inside
-        positions = _per_sample_count(grad) // grad.shape[-1]
-        return (grad / positions).reshape(p.shape)
+        return _mean_over_positions(grad, p.shape)
 
 
 class SparseCategoricalCrossentropy(LogitsOrProbabilities):
@@ -146,8 +168,7 @@ class SparseCategoricalCrossentropy(LogitsOrProbabilities):
             grad = np.zeros_like(p)
             pc, inside = _clip_probability(np.take_along_axis(p, index, axis=-1))
             np.put_along_axis(grad, index, -inside / pc, axis=-1)
-        positions = _per_sample_count(grad) // grad.shape[-1]
-        return grad / positions
+        return _mean_over_positions(grad, grad.shape)
 
     def value_and_gradient(self, y_pred, y_true, sample_weight=None):
         """From logits, one log-softmax gives both: :math:`l = -\\log s_c` and :math:`s - e_c`.
@@ -196,6 +217,4 @@ class KLDivergence(Loss):
     def per_sample_gradient(self, y_pred, y_true):
         p, y = self._prepare(y_pred, y_true)
         pc, inside, yc = self._clipped(_as_rows(p), _as_rows(y))
-        grad = -yc / pc * inside
-        positions = _per_sample_count(grad) // grad.shape[-1]
-        return (grad / positions).reshape(p.shape)
+        return _mean_over_positions(-yc / pc * inside, p.shape)

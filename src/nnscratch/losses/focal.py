@@ -4,14 +4,14 @@ import numpy as np
 
 from .. import checks
 from .base import LogitsOrProbabilities
+from .crossentropy import binary_crossentropy, binary_crossentropy_gradient, categorical_probabilities
 from .kernels import (
     _as_rows,
     _clip_probability,
-    _log_softmax,
+    _mean_over_positions,
     _mean_per_sample,
     _per_sample_count,
     _sigmoid,
-    _softplus_neg_abs,
 )
 
 
@@ -56,19 +56,18 @@ class BinaryFocalCrossentropy(_Focal):
     target_meaning = "labels 0 and 1, or probabilities between"
 
     def _terms(self, p, y):
-        """Cross-entropy ``b``, wrongness ``q`` and the pieces of their derivatives."""
+        """Cross-entropy ``b``, wrongness ``q``, their derivatives, and where ``p`` was not
+        clipped (None from logits)."""
+        b = binary_crossentropy(p, y, self.from_logits)
+        db = binary_crossentropy_gradient(p, y, self.from_logits)
         if self.from_logits:
             prob, prob_neg = _sigmoid(p), _sigmoid(-p)  # sigma(x), 1 - sigma(x), both accurate
-            b = np.maximum(p, 0.0) - p * y + _softplus_neg_abs(p)
-            db = prob - y
-            dq = (1.0 - 2.0 * y) * prob * prob_neg
+            dq = (1.0 - 2.0 * y) * prob * prob_neg      # dq/dx = (1 - 2y) p (1 - p)
             inside = None
         else:
             prob, inside = _clip_probability(p)
             prob_neg = 1.0 - prob
-            b = -(y * np.log(prob) + (1.0 - y) * np.log(prob_neg))
-            db = (prob - y) / (prob * prob_neg)
-            dq = 1.0 - 2.0 * y
+            dq = 1.0 - 2.0 * y                          # dq/dp
         q = y * prob_neg + (1.0 - y) * prob
         return b, db, q, dq, inside
 
@@ -118,25 +117,17 @@ class CategoricalFocalCrossentropy(_Focal):
     aliases = ("categorical_focal", "focal_categorical_crossentropy")
     logit_activation = "softmax"
 
-    def _probabilities(self, p):
-        """``(s, log s, inside)``: softmax of logits, or clipped probabilities and their mask."""
-        if self.from_logits:
-            log_s, s = _log_softmax(p)
-            return s, log_s, None
-        s, inside = _clip_probability(p)
-        return s, np.log(s), inside
-
     def per_sample(self, y_pred, y_true):
         p, y = self._prepare(y_pred, y_true)
         y = _as_rows(y)
-        s, log_s, _ = self._probabilities(_as_rows(p))
+        s, log_s, _ = categorical_probabilities(_as_rows(p), self.from_logits)
         a = 1.0 if self.alpha is None else self.alpha
         return _mean_per_sample(-a * np.sum(y * (1.0 - s) ** self.gamma * log_s, axis=-1))
 
     def per_sample_gradient(self, y_pred, y_true):
         p, y = self._prepare(y_pred, y_true)
         rows_y = _as_rows(y)
-        s, log_s, inside = self._probabilities(_as_rows(p))
+        s, log_s, inside = categorical_probabilities(_as_rows(p), self.from_logits)
         a = 1.0 if self.alpha is None else self.alpha
         rest = 1.0 - s
         # (1 - s)^(gamma - 1), with the limit 0 of (1 - s)^(gamma - 1) log s where s = 1
@@ -147,5 +138,4 @@ class CategoricalFocalCrossentropy(_Focal):
             grad = v - s * np.sum(v, axis=-1, keepdims=True)
         else:
             grad = -a * rows_y * (rest ** self.gamma / s - self.gamma * rest_power * log_s) * inside
-        positions = _per_sample_count(grad) // grad.shape[-1]
-        return (grad / positions).reshape(p.shape)
+        return _mean_over_positions(grad, p.shape)

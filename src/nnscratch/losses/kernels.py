@@ -56,6 +56,13 @@ def _per_sample_count(a):
     return int(np.prod(a.shape[1:], dtype=np.int64))
 
 
+def _mean_over_positions(grad, shape):
+    """A last-axis loss's gradient divided by the positions per sample (the axes between the
+    batch axis and the last are averaged, one distribution per position), shaped ``shape``."""
+    positions = _per_sample_count(grad) // grad.shape[-1]
+    return (grad / positions).reshape(shape)
+
+
 def _as_rows(a):
     """View a ``(N,)`` array as ``(N, 1)`` so a last-axis loss sees one output per sample."""
     return a.reshape(a.shape[0], 1) if a.ndim == 1 else a

@@ -7,6 +7,13 @@ from .base import Loss
 from .kernels import _LOG_2, _mean_per_sample, _per_sample_count
 
 
+def _huber(error, delta):
+    """Huber's :math:`h(x)`, elementwise: :math:`\\tfrac12 \\min(|x|, \\delta)^2 + \\delta
+    \\max(|x| - \\delta, 0)`, the two branches in one expression."""
+    a = np.abs(error)
+    return 0.5 * np.square(np.minimum(a, delta)) + delta * np.maximum(a - delta, 0.0)
+
+
 class Huber(Loss):
     """Huber loss: quadratic for errors up to ``delta``, linear beyond (Keras' definition).
 
@@ -27,15 +34,11 @@ class Huber(Loss):
 
     def per_sample(self, y_pred, y_true):
         p, y = self._prepare(y_pred, y_true)
-        a = np.abs(p - y)
-        quadratic = 0.5 * np.square(np.minimum(a, self.delta))
-        linear = self.delta * np.maximum(a - self.delta, 0.0)
-        # 0.5 min(a, d)^2 + d max(a - d, 0) is the two branches in one expression
-        return _mean_per_sample(quadratic + linear)
+        return _mean_per_sample(_huber(p - y, self.delta))
 
     def per_sample_gradient(self, y_pred, y_true):
         p, y = self._prepare(y_pred, y_true)
-        return np.clip(p - y, -self.delta, self.delta) / _per_sample_count(p)
+        return np.clip(p - y, -self.delta, self.delta) / _per_sample_count(p)   # h'(x)
 
 
 class LogCosh(Loss):
@@ -61,15 +64,18 @@ class LogCosh(Loss):
         return np.tanh(p - y) / _per_sample_count(p)
 
 
-class SmoothL1(Loss):
-    """Smooth L1 loss (PyTorch's ``SmoothL1Loss``): Huber divided by ``beta``.
+class SmoothL1(Huber):
+    """Smooth L1 loss (PyTorch's ``SmoothL1Loss``): Huber with :math:`\\delta = \\beta`, divided
+    by ``beta``.
 
     .. math::
 
-        s(x) = \\begin{cases} \\frac{x^2}{2\\beta} & |x| < \\beta \\\\
+        s(x) = \\frac{h_\\beta(x)}{\\beta} = \\begin{cases} \\frac{x^2}{2\\beta} & |x| < \\beta \\\\
                 |x| - \\tfrac12 \\beta & |x| \\ge \\beta \\end{cases}, \\qquad
-        s'(x) = \\operatorname{clip}(x / \\beta, -1, 1), \\qquad
+        s'(x) = \\frac{h'_\\beta(x)}{\\beta} = \\operatorname{clip}(x / \\beta, -1, 1), \\qquad
         l_i = \\frac{1}{m}\\sum_j s(p_{ij} - y_{ij})
+
+    ``beta`` is its only hyperparameter (``delta`` follows it).
     """
 
     name = "smooth_l1"
@@ -78,16 +84,13 @@ class SmoothL1(Loss):
 
     def __init__(self, beta=1.0):
         self.beta = checks.number(beta, f"{self.name} beta", low=0.0, low_open=True)
+        super().__init__(delta=self.beta)
 
     def per_sample(self, y_pred, y_true):
-        p, y = self._prepare(y_pred, y_true)
-        a = np.abs(p - y)
-        inner = np.minimum(a, self.beta)
-        return _mean_per_sample(0.5 / self.beta * np.square(inner) + np.maximum(a - self.beta, 0.0))
+        return super().per_sample(y_pred, y_true) / self.beta                 # s = h / beta
 
     def per_sample_gradient(self, y_pred, y_true):
-        p, y = self._prepare(y_pred, y_true)
-        return np.clip((p - y) / self.beta, -1.0, 1.0) / _per_sample_count(p)
+        return super().per_sample_gradient(y_pred, y_true) / self.beta        # s' = h' / beta
 
 
 class Pinball(Loss):

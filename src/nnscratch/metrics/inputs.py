@@ -47,10 +47,22 @@ def class_labels(y_pred, y_true, threshold=0.5):
     """Predicted and true class indices, both int64 of shape (N,).
 
     ``y_pred``: (N, C) scores (argmax), (N, 1) or (N,) probabilities (``p > threshold``), or
-    (N,) integer labels. ``y_true``: one-hot (N, C) (argmax) or labels (N,) / (N, 1).
+    (N,) integer labels. ``y_true``: one-hot (N, C) (argmax) or labels (N,) / (N, 1). Scores
+    per step (N, T, C) with labels (N, T) or one-hot (N, T, C) count every step as a sample.
     """
     y_pred, y_true = check_pair(y_pred, y_true, "class_labels")
     threshold = number(threshold, "threshold")
+    if y_pred.ndim > 2:              # one prediction per step (N, T, C): every step is a sample
+        classes = y_pred.shape[-1]
+        if y_true.shape == y_pred.shape:
+            y_true = y_true.reshape(-1, classes)
+        elif y_true.shape == y_pred.shape[:-1]:
+            y_true = y_true.reshape(-1)
+        else:
+            raise ShapeError(f"class metrics expect y_true shaped {y_pred.shape[:-1]} (labels) or "
+                             f"{y_pred.shape} (one-hot) for y_pred {y_pred.shape}, got "
+                             f"{y_true.shape}")
+        y_pred = y_pred.reshape(-1, classes)
     if is_single_output(y_pred):
         predicted = (y_pred.reshape(-1) > threshold).astype(np.int64)
     elif y_pred.ndim == 1:

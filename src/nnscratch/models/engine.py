@@ -217,7 +217,7 @@ class Engine:
         packed = self.packed_arrays()
         # while the packing holds, the parameter list is the one made when packing
         named = self._packed[3] if packed is not None else self.named_parameters()
-        self.optimizer.step(named, packed=packed)
+        self.optimizer.step(named, packed=packed, model=self)
         return loss
 
     # -- training and inference ----------------------------------------------------------------

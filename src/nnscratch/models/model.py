@@ -20,7 +20,7 @@ import numpy as np
 from .. import checks
 from .. import optimizers as optimizers_module
 from ..errors import ConfigError, DataError, ShapeError
-from ..layers.base import ActivatedLayer
+from ..layers.activated import ActivatedLayer
 from ..symbolic import SymbolicTensor
 from ..training.packing import pack_parameters, packed_arrays
 from . import graph

@@ -36,14 +36,14 @@ def summary_text(model):
     rule = "-" * max(len(line) for line in lines)
     lines.insert(1, rule)
     lines.append(rule)
-    total = model.count_params()
     if model.built:
         trainable, frozen = model.trainable_count()
-        lines.append(f"total parameters: {total}   trainable: {trainable}   "
-                     f"non-trainable: {frozen}")
+        lines.append(f"total parameters: {trainable + frozen}   trainable: {trainable}   "
+                     f"non-trainable: {frozen} (frozen layers and running statistics)")
     else:
-        lines.append(f"total parameters: {total} (not built yet)")
-    loss = model.loss.name if model.loss is not None else "?"
+        lines.append(f"total parameters: {model.count_params()} (not built yet)")
+    spec = model.outputs_spec
+    loss = ", ".join(loss.name for loss in spec.losses) if spec is not None else "?"
     lines.append(f"loss: {loss}   optimizer: {type(model.optimizer).__name__}   "
                  f"dtype: {model.dtype.name}")
     return "\n".join(lines)

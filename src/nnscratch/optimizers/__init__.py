@@ -3,8 +3,11 @@
 The base class :class:`Optimizer` owns the loop over parameters, gradient clipping, the step
 counter and the learning rate (a number or a schedule of the step); a subclass writes only its
 update rule, ``update(param, grad, state, lr)``, which changes ``param`` in place. State
-(velocities, moments) lives in ``self.state``, keyed by the parameter's name in the network
-(``"dense_0.W"``), and is created lazily with the parameter's shape on its first update.
+(velocities, moments) is kept by the parameter array itself (``opt.state_for(param)``; by name,
+read-only, in ``opt.state``) and created lazily with the parameter's shape on its first update;
+the name (``"dense_0.W"``) serves to save and restore it. One optimizer keeps one step count:
+it may update several models' parameters as one set, stepped together, but refuses to be
+stepped by two models' training steps in turn (see :class:`Optimizer`).
 
 Update rules and defaults follow the algorithms that torch.optim documents; each class's
 docstring writes its whole algorithm out. ``self.iterations`` counts the calls to ``step`` (one

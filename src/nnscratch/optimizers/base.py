@@ -1,15 +1,18 @@
-"""The base class of every optimizer: the loop over parameters, clipping, the step count and the
-learning rate.
+"""The base class of every optimizer: the loop over parameters, clipping, the step count, the
+learning rate and the per-parameter state.
 
 A subclass writes only its update rule, ``update(param, grad, state, lr)``, which changes
 ``param`` in place, and the state it needs, ``init_state(param)``. The attributes and methods
 other modules rely on are defined here:
 
-- ``step(named_parameters, packed=None)``: what the training loop calls once per batch;
+- ``step(named_parameters, packed=None, model=None)``: what the training loop calls once per
+  batch (a model passes itself as ``model``);
 - ``learning_rate`` (a number or a schedule; the learning-rate callbacks set a number) and
   ``current_learning_rate()``;
-- ``iterations`` (the step count) and ``state`` (``{parameter name: {key: array}}``), which a
-  checkpoint saves and restores, and ``init_state``, whose keys a loaded checkpoint must have;
+- ``iterations`` (the step count), and the state of each parameter, kept by the parameter array
+  itself: ``state_for(param)``, ``load_state(params, states)`` (which a checkpoint uses, by
+  parameter name), ``state`` (a read-only view by name) and ``init_state``, whose keys a loaded
+  checkpoint must have;
 - ``get_config()``, from which ``nnscratch.optimizers.get`` rebuilds the optimizer.
 
 :func:`keep` checks a subclass's hyperparameters and keeps them as attributes (the schedules use it
@@ -23,6 +26,7 @@ import numpy as np
 from .. import checks
 from ..errors import ShapeError
 from ..registry import Configurable
+from .state import ParameterStates
 
 
 # -- the ranges hyperparameters take, one rule each (all through nnscratch.checks) -----------------
@@ -59,7 +63,7 @@ def keep(owner, rule, **values):
         setattr(owner, name, rule(value, f"{type(owner).__name__} {name}"))
 
 
-class Optimizer(Configurable):
+class Optimizer(ParameterStates, Configurable):
     """Base class: the loop over parameters, clipping, the step count and the learning rate.
 
     Clipping changes the gradient arrays in place, before the update rule sees them (and before
@@ -68,6 +72,27 @@ class Optimizer(Configurable):
     A subclass sets ``name`` (its registry key) and ``hyperparameters``: these three followed by
     its own constructor arguments, kept as attributes of the same names (see
     :class:`~nnscratch.registry.Configurable`).
+
+    **State.** Each parameter's state (momenta, moments) is kept by the parameter array itself,
+    not by its name, and made by ``init_state`` with the array's shape on its first update:
+    :meth:`state_for` finds it; ``state`` shows it by name, read-only. The name a parameter
+    comes with serves only to save and restore its state (``load_state``) and in messages.
+
+    **One optimizer, one set of parameters, one step count.** A call to :meth:`step` is one
+    step, whichever parameters it updates. So one optimizer may train the parameters of
+    several models as one set, stepped together, as one torch.optim optimizer over several
+    modules does: ``opt.step(a.named_parameters() + b.named_parameters())`` once per round is
+    exactly one optimizer over the union (for an element-wise rule without ``clipnorm``, the
+    same numbers as one optimizer per model), even where the two models name their
+    parameters alike. What it refuses: training two models by turns, each with its own
+    training steps (``fit``, ``train_step``): the step count that the bias corrections and the
+    learning-rate schedule read would advance once per model, twice a round. The first
+    model whose training step the optimizer takes binds it; a training step of another model
+    is a :class:`~nnscratch.errors.ConfigError` naming both, before anything changes. Give
+    each model its own optimizer (``ns.optimizers.get(opt.get_config())`` makes a fresh one
+    alike). A deep copy of a model comes with its own copy of the optimizer, bound to the
+    copy. Within its model the set may change: a frozen layer's parameters are left out, an
+    unfrozen layer's come in with fresh state, and an array a layer replaced starts anew.
 
     Parameters
     ----------
@@ -86,6 +111,7 @@ class Optimizer(Configurable):
     hyperparameters = ("learning_rate", "clipnorm", "clipvalue")
 
     def __init__(self, learning_rate=0.01, clipnorm=None, clipvalue=None):
+        super().__init__()        # the per-parameter state (see nnscratch.optimizers.state)
         owner = type(self).__name__
         if callable(learning_rate):
             self.learning_rate = learning_rate
@@ -94,7 +120,6 @@ class Optimizer(Configurable):
         self.clipnorm = None if clipnorm is None else positive(clipnorm, f"{owner} clipnorm")
         self.clipvalue = None if clipvalue is None else positive(clipvalue, f"{owner} clipvalue")
         self.iterations = 0       # steps taken; t = iterations inside update()
-        self.state = {}           # parameter name -> {key: array}, made by init_state
         self._scratch = {}        # (dtype, slot) -> flat scratch buffer, see _work
         self._views = {}          # (shape, dtype, slot) -> view of a scratch buffer, see _work
 
@@ -116,38 +141,42 @@ class Optimizer(Configurable):
                 for g in grads:
                     g *= g.dtype.type(scale)
 
-    def step(self, named_parameters, packed=None):
+    def step(self, named_parameters, packed=None, model=None):
         """Update every ``(name, param, grad)`` in place with the rule of this optimizer.
 
         ``packed``: optionally ``(params, grads)``, two arrays that hold all of the parameters
         and gradients of ``named_parameters`` (the views are into them, as a Network packs
         them). A rule for which :meth:`elementwise_stateless` holds then updates all of them in
         one call, which is the same computation with fewer, larger operations.
+
+        ``model``: the model whose training step this is (``train_step`` passes itself). The
+        first binds the optimizer; another is refused (see the class docstring). A direct call
+        without it is one step over exactly the parameters given.
         """
         if not isinstance(named_parameters, list):
             named_parameters = list(named_parameters)
+        by_model = model is not None
+        if by_model and (self._model is None or self._model[0]() is not model):
+            self._bind(model, named_parameters)          # refuses a second model
         if packed is not None and self.elementwise_stateless():
-            self._step_packed(named_parameters, *packed)
+            self._step_packed(named_parameters, *packed, by_model)
             return
+        states = self._states(named_parameters, by_model)
+        for name, param, grad in named_parameters:       # all checked before any changes
+            if grad.shape != param.shape:
+                raise ShapeError(f"{type(self).__name__}: the gradient of '{name}' is shaped "
+                                 f"{grad.shape}, its parameter {param.shape}")
         if self.clipnorm is not None or self.clipvalue is not None:
             self.clip([g for _, _, g in named_parameters])
         lr = self.current_learning_rate()
         self.iterations += 1
-        for name, param, grad in named_parameters:
-            if grad.shape != param.shape:
-                raise ShapeError(f"{type(self).__name__}: the gradient of '{name}' is shaped "
-                                 f"{grad.shape}, its parameter {param.shape}")
-            state = self.state.get(name)
-            if state is None:
-                state = self.state[name] = self.init_state(param)
+        for (_, param, grad), state in zip(named_parameters, states):
             self.update(param, grad, state, lr)
 
-    def _step_packed(self, named_parameters, params, grads):
+    def _step_packed(self, named_parameters, params, grads, by_model):
         """:meth:`step` on the two packed arrays at once (see ``packed`` there)."""
-        if len(self.state) < len(named_parameters):       # the per-name (empty) states, once
-            for name, param, _ in named_parameters:
-                if name not in self.state:
-                    self.state[name] = self.init_state(param)
+        if len(self._slots) < len(named_parameters):     # the per-parameter (empty) states, once
+            self._add_slots(named_parameters, by_model)
         if self.clipnorm is not None or self.clipvalue is not None:
             self.clip([grads])                # one array: the same global norm and values
         lr = self.current_learning_rate()

@@ -1,18 +1,29 @@
-"""The architecture: a network's layers, loss, optimizer and metrics as JSON, and back.
+"""The architecture: a model's layers, loss, optimizer and metrics as JSON, and back.
 
-Written into the file's ``__metadata__`` as the string ``"architecture"``::
+Written into the file's ``__metadata__`` as the string ``"architecture"``. A stack of layers
+(a :class:`~nnscratch.Network`)::
 
     {"format_version": 1, "name": ..., "dtype": "float32" | "float64", "input_shape": [...],
      "seed": ..., "epochs_trained": ..., "layers": [{"class", "config", "trainable"}, ...],
      "loss": {...}, "optimizer": {...}, "metrics": [{...}, ...], "metadata": {...} | null}
+
+A graph of layer calls (a :class:`~nnscratch.Model`) has its layers (each shared layer once)
+and, instead of ``input_shape``, ``loss`` and ``metrics``, its ``"graph"``: inputs, one entry
+per layer call and outputs, each output with its loss, loss weight and metrics
+(:mod:`.graph`)::
+
+    {"format_version": 1, "name": ..., "dtype": ..., "seed": ..., "epochs_trained": ...,
+     "layers": [...], "graph": {"inputs": [...], "nodes": [...], "outputs": [...]},
+     "optimizer": {...}, "metadata": ...}
 
 Nothing is imported or evaluated when it is read: a layer class is looked up by its name in
 the layer table (:data:`nnscratch.layers.REGISTRY`), activations, losses, optimizers and metrics in their
 registries. A user-registered activation or loss is stored by name only; it must be registered
 again before loading.
 
-:func:`architecture_of` writes it; :func:`read` checks every key's JSON type,
-:func:`build_layers` and :func:`build_training_objects` rebuild the objects it describes.
+:func:`architecture_of` writes it; :func:`read` checks every key's JSON type (and a graph's
+structure), :func:`build_layers` and :func:`build_training_objects` rebuild the objects it
+describes.
 """
 
 from .. import activations, losses, metrics, optimizers
@@ -24,17 +35,20 @@ from .common import (
     FORMAT_VERSION,
     MAX_METADATA_BYTES,
     dumps,
+    is_shape,
+    is_stack,
     json_safe,
     loads_strict,
     metadata_problem,
     short,
 )
+from .graph import check_graph, graph_of
 
 DTYPES = ("float32", "float64")
 KEYS = {"format_version", "name", "dtype", "input_shape", "seed", "epochs_trained", "layers",
         "loss", "optimizer", "metrics", "metadata"}
+GRAPH_KEYS = KEYS - {"input_shape", "loss", "metrics"} | {"graph"}
 LAYER_KEYS = {"class", "config", "trainable"}
-MAX_NDIM = 32
 
 
 def layer_class(name):
@@ -48,22 +62,26 @@ def layer_class(name):
 # =============================================================================================
 
 def architecture_of(network, metadata):
-    """The architecture of ``network`` as a JSON-safe dict, ``metadata`` (a dict) included."""
-    layers = [_layer_spec(index, layer) for index, layer in enumerate(network.layers)]
-    input_shape = None if network.input_shape is None else [int(s) for s in network.input_shape]
-    return {
+    """The architecture of ``network`` (a stack or a graph) as a JSON-safe dict, ``metadata``
+    (a dict) included."""
+    arch = {
         "format_version": FORMAT_VERSION,
         "name": network.name,
         "dtype": network.dtype.name,
-        "input_shape": input_shape,
         "seed": network.seed,
         "epochs_trained": int(network.epochs_trained),
-        "layers": layers,
-        "loss": json_safe(network.loss.get_config(), "the loss config"),
+        "layers": [_layer_spec(index, layer) for index, layer in enumerate(network.layers)],
         "optimizer": json_safe(network.optimizer.get_config(), "the optimizer config"),
-        "metrics": [json_safe(m.get_config(), "a metric config") for m in network.metrics],
         "metadata": _user_metadata(metadata),
     }
+    if not is_stack(network):
+        arch["graph"] = graph_of(network)
+        return arch
+    shape = network.input_shape
+    arch["input_shape"] = None if shape is None else [int(s) for s in shape]
+    arch["loss"] = json_safe(network.loss.get_config(), "the loss config")
+    arch["metrics"] = [json_safe(m.get_config(), "a metric config") for m in network.metrics]
+    return arch
 
 
 def _user_metadata(metadata):
@@ -116,23 +134,26 @@ def read(header, check):
     arch = loads_strict(header["architecture"], "architecture", check.source)
     _check_keys(arch, check.expect)
     _check_network_fields(arch, check.expect)
-    _check_layer_specs(arch["layers"], check.expect)
+    _check_layer_specs(arch["layers"], check.expect, "graph" in arch)
     _check_training_config(arch, check.expect)
+    if "graph" in arch:
+        check_graph(arch["graph"], arch["layers"], check)
     return arch
 
 
 def _check_keys(arch, expect):
-    """An object with exactly :data:`KEYS`."""
+    """An object with exactly :data:`KEYS` (a stack) or :data:`GRAPH_KEYS` (with ``"graph"``)."""
     expect(isinstance(arch, dict), "the architecture must be a JSON object")
-    missing, extra = KEYS - set(arch), set(arch) - KEYS
-    expect(not missing and not extra, "the architecture needs exactly the keys "
-           f"{', '.join(sorted(KEYS))}"
+    keys, kind = (GRAPH_KEYS, "of a graph model") if "graph" in arch else (KEYS, "")
+    missing, extra = keys - set(arch), set(arch) - keys
+    expect(not missing and not extra, f"the architecture {kind}{' ' if kind else ''}needs "
+           f"exactly the keys {', '.join(sorted(keys))}"
            + (f"; missing {', '.join(sorted(missing))}" if missing else "")
            + (f"; unexpected {', '.join(map(repr, sorted(extra)))}" if extra else ""))
 
 
 def _check_network_fields(arch, expect):
-    """format_version, name, dtype, input_shape, seed and epochs_trained, by JSON type."""
+    """format_version, name, dtype, input_shape (a stack's), seed and epochs_trained."""
     expect(arch["format_version"] == FORMAT_VERSION and is_whole(arch["format_version"]),
            f"architecture format_version must be {FORMAT_VERSION}, got "
            f"{short(arch['format_version'])}")
@@ -140,9 +161,8 @@ def _check_network_fields(arch, expect):
            f"the network name must be a string or null, got {short(arch['name'])}")
     expect(arch["dtype"] in DTYPES, f"dtype must be one of {', '.join(DTYPES)}, got "
            f"{short(arch['dtype'])}")
-    shape = arch["input_shape"]
-    expect(shape is None or (isinstance(shape, list) and len(shape) <= MAX_NDIM
-                             and all(is_whole(s) and s > 0 for s in shape)),
+    shape = arch.get("input_shape")
+    expect(shape is None or is_shape(shape),
            f"input_shape must be null or a list of positive integers, got {short(shape)}")
     expect(arch["seed"] is None or is_whole(arch["seed"]),
            f"seed must be an integer or null, got {short(arch['seed'])}")
@@ -150,9 +170,10 @@ def _check_network_fields(arch, expect):
            f"epochs_trained must be a non-negative integer, got {short(arch['epochs_trained'])}")
 
 
-def _check_layer_specs(layers, expect):
-    """A non-empty list of ``{"class": str, "config": object, "trainable": bool}``."""
-    expect(isinstance(layers, list) and layers, "layers must be a non-empty list")
+def _check_layer_specs(layers, expect, graph):
+    """A list of ``{"class": str, "config": object, "trainable": bool}``, non-empty for a stack
+    (a graph may hold none: a model whose outputs are its inputs)."""
+    expect(isinstance(layers, list) and (layers or graph), "layers must be a non-empty list")
     for i, spec in enumerate(layers):
         expect(isinstance(spec, dict) and set(spec) == LAYER_KEYS,
                f"layer {i} must be an object with the keys class, config, trainable, got "
@@ -166,13 +187,14 @@ def _check_layer_specs(layers, expect):
 
 
 def _check_training_config(arch, expect):
-    """loss and optimizer (a name or a config), metrics (a list of them), metadata."""
-    for key in ("loss", "optimizer"):
+    """loss and optimizer (a name or a config), metrics (a list of them), metadata; a graph's
+    losses and metrics are its outputs' (checked with the graph)."""
+    for key in ("optimizer",) if "graph" in arch else ("loss", "optimizer"):
         expect(isinstance(arch[key], (dict, str)), f"the {key} must be a name or a config "
                f"object, got {short(arch[key])}")
-    expect(isinstance(arch["metrics"], list)
-           and all(isinstance(m, (dict, str)) for m in arch["metrics"]),
-           f"metrics must be a list of names or config objects, got {short(arch['metrics'])}")
+    expect("graph" in arch or (isinstance(arch["metrics"], list)
+                               and all(isinstance(m, (dict, str)) for m in arch["metrics"])),
+           f"metrics must be a list of names or config objects, got {short(arch.get('metrics'))}")
     expect(arch["metadata"] is None or isinstance(arch["metadata"], dict),
            f"metadata must be an object or null, got {short(arch['metadata'])}")
     problem = metadata_problem(arch["metadata"])
@@ -237,12 +259,23 @@ def _check_activation_name(name, where, check):
 
 
 def build_training_objects(arch, check):
-    """``(loss, optimizer, metrics)`` from their names or configs."""
-    loss = _registry_object(losses, arch["loss"], "loss", check,
-                            "nnscratch.losses.register(name, value_fn, gradient_fn)")
+    """The model's keyword arguments ``loss``, ``optimizer``, ``metrics`` (and a graph's
+    ``loss_weights``) from their names or configs: one loss and metric list for a stack, a
+    list of them, one per output, for a graph."""
     optimizer = _registry_object(optimizers, arch["optimizer"], "optimizer", check)
-    found = [_registry_object(metrics, m, "metric", check) for m in arch["metrics"]]
-    return loss, optimizer, found
+    if "graph" not in arch:
+        return {"loss": _loss(arch["loss"], check), "optimizer": optimizer,
+                "metrics": [_registry_object(metrics, m, "metric", check) for m in arch["metrics"]]}
+    outputs = arch["graph"]["outputs"]
+    return {"loss": [_loss(out["loss"], check) for out in outputs], "optimizer": optimizer,
+            "loss_weights": [out["loss_weight"] for out in outputs],
+            "metrics": [[_registry_object(metrics, m, "metric", check) for m in out["metrics"]]
+                        for out in outputs]}
+
+
+def _loss(spec, check):
+    return _registry_object(losses, spec, "loss", check,
+                            "nnscratch.losses.register(name, value_fn, gradient_fn)")
 
 
 def _registry_object(family, spec, what, check, how_to_register=None):

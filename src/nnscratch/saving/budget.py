@@ -1,9 +1,14 @@
 r"""The memory budget of a load: parameters bounded by the file, activations by a limit.
 
+Both checks walk the *steps* of one sample through the model: ``(where, layer, input shape,
+output shape)`` for each layer call, from :func:`chain_steps` for a stack of layers, and for a
+graph from its symbolic layer calls (:func:`nnscratch.saving.graph.build_graph`; a layer of
+several inputs has a list of input shapes there).
+
 Parameters. A forged architecture (``Dense(10**9)``) must fail before it allocates memory.
 With the input shape known, :func:`check_parameters` counts what the layers will create
-(:meth:`~nnscratch.layers.base.Layer.param_shapes` for an input shape) against the file's
-tensor bytes before anything is built. While a loaded network is built,
+(:meth:`~nnscratch.layers.base.Layer.param_shapes` for an input shape, once per layer however
+often it is called) against the file's tensor bytes before anything is built. While a loaded network is built,
 :class:`AllocationGuard` wraps each layer's ``init_param`` (and the layers inside it, found
 with :meth:`~nnscratch.layers.base.Layer.sublayers`): before an array is allocated its size is
 checked against what is left of the file's tensor bytes. After each top-level layer's
@@ -23,7 +28,9 @@ Activations. A layer without parameters can still ask for any amount of memory w
 where a layer's workspace is an estimate of what it holds besides its output
 (:func:`workspace`): the padded input of a convolution or pooling layer, the unrolled windows
 of a convolution (``im2col``: channels x kernel positions x output positions), the gate
-pre-activations of a recurrent layer (steps x gates x units). Loading refuses a network over
+pre-activations of a recurrent layer (steps x gates x units), and for a layer of several
+inputs what its forward keeps besides the output (attention: queries, keys, values and the
+heads x T_q x T_k attention weights). Loading refuses a network over
 :data:`MAX_ACTIVATION_BYTES` per sample (1 GiB) unless the caller raises the limit
 (``ns.load(path, max_activation_bytes=...)``). A file without an input shape (an unbuilt
 network) is measured on the smallest input its layers accept (:func:`smallest_input_bytes`).
@@ -116,21 +123,37 @@ def refuse_parameters(check, layer, total):
                "bytes of tensors the file holds (a forged or corrupted architecture)")
 
 
-def check_parameters(layers, input_shape, itemsize, total, check):
-    """Fail, before anything is built, when the parameters the unbuilt ``layers`` create for
-    samples shaped ``input_shape`` need more than the ``total`` bytes of tensors in the file."""
-    shape, needed = tuple(input_shape), 0
-    for layer in layers:
-        shapes_of = getattr(layer, "param_shapes", None)   # a layer without it: counted in build
+def chain_steps(layers, input_shape):
+    """The steps ``(where, layer, input shape, output shape)`` of one sample shaped
+    ``input_shape`` through a stack of ``layers``, one at a time (an iterator: a shape a layer
+    refuses raises when that step is reached)."""
+    shape = tuple(input_shape)
+    for index, layer in enumerate(layers):
+        following = tuple(layer.compute_output_shape(shape))
+        yield f"layer {index}", layer, shape, following
+        shape = following
+
+
+def check_parameters(steps, itemsize, total, check):
+    """Fail, before anything is built, when the parameters the unbuilt layers of ``steps``
+    create need more than the ``total`` bytes of tensors in the file."""
+    needed, counted, steps = 0, set(), iter(steps)
+    while True:
         try:
-            shapes = shapes_of(shape) if shapes_of is not None else {}
+            step = next(steps, None)
+            if step is None:
+                return
+            layer, in_shape = step[1], step[2]
+            if id(layer) in counted:           # a shared layer: its parameters once
+                continue
+            counted.add(id(layer))
+            shapes_of = getattr(layer, "param_shapes", None)   # without it: counted in build
+            shapes = shapes_of(in_shape) if shapes_of is not None else {}
             needed += sum(math.prod(s) for s in shapes.values()) * itemsize
-            following = tuple(layer.compute_output_shape(shape))
         except NNScratchError:
             return          # a shape a layer refuses: building says so, naming the layer
         if needed > total:
             refuse_parameters(check, layer, total)
-        shape = following
 
 
 # -- activations -------------------------------------------------------------------------------
@@ -159,6 +182,9 @@ def workspace(layer, in_shape, out_shape):
         if getattr(layer, "kernel_size", None) is not None:
             total += math.prod(window) * max(in_shape[0] * math.prod(out_shape[1:]),
                                              out_shape[0] * math.prod(in_shape[1:]))
+    if getattr(layer, "multiple_inputs", False):
+        # several inputs: what the forward keeps besides its output (attention's weights)
+        return max(0, layer.forward_values(in_shape) - math.prod(out_shape))
     for inner in (layer, *layer.sublayers()):
         gates, units = getattr(inner, "gates", None), getattr(inner, "units", None)
         if isinstance(gates, int) and isinstance(units, int) and len(in_shape) == 2:
@@ -166,17 +192,20 @@ def workspace(layer, in_shape, out_shape):
     return total
 
 
+def steps_bytes(steps, input_values, itemsize):
+    """``[(where, layer, bytes so far), ...]`` along ``steps``, from ``input_values`` values
+    of the inputs."""
+    total, found = input_values, []
+    for where, layer, in_shape, out_shape in steps:
+        total += math.prod(out_shape) + workspace(layer, in_shape, out_shape)
+        found.append((where, layer, total * itemsize))
+    return found
+
+
 def layer_bytes(layers, input_shape, itemsize):
-    """``[(layer index, layer, bytes so far), ...]`` for one sample shaped ``input_shape``."""
-    shape = tuple(input_shape)
-    total = math.prod(shape)
-    steps = []
-    for index, layer in enumerate(layers):
-        out = tuple(layer.compute_output_shape(shape))
-        total += math.prod(out) + workspace(layer, shape, out)
-        steps.append((index, layer, total * itemsize))
-        shape = out
-    return steps
+    """``[(where, layer, bytes so far), ...]`` for one sample shaped ``input_shape`` through a
+    stack of ``layers``."""
+    return steps_bytes(chain_steps(layers, input_shape), math.prod(input_shape), itemsize)
 
 
 def activation_bytes(layers, input_shape, itemsize):
@@ -211,7 +240,8 @@ def _amount(nbytes):
 
 
 def check_activations(layers, input_shape, itemsize, limit, check):
-    """Fail (naming the layer) when one sample needs more than ``limit`` bytes of activations.
+    """Fail (naming the layer) when one sample needs more than ``limit`` bytes of activations
+    going through a stack of ``layers``.
 
     ``input_shape`` is the network's (None for an unbuilt network: then the smallest input its
     layers accept is measured); ``limit`` None means no limit.
@@ -225,9 +255,21 @@ def check_activations(layers, input_shape, itemsize, limit, check):
             return          # no small input fits: nothing to measure before the first predict
         input_shape = found[0]
         probed = f" (even for the smallest input it accepts, samples shaped {input_shape})"
-    for index, layer, total in layer_bytes(layers, input_shape, itemsize):
+    _check_totals(layer_bytes(layers, input_shape, itemsize), limit, probed, check)
+
+
+def check_graph_activations(steps, input_shapes, itemsize, limit, check):
+    """:func:`check_activations` for a graph: its ``steps`` from inputs shaped ``input_shapes``."""
+    if limit is not None:
+        values = sum(math.prod(shape) for shape in input_shapes)
+        _check_totals(steps_bytes(steps, values, itemsize), limit, "", check)
+
+
+def _check_totals(totals, limit, probed, check):
+    """Fail at the first step whose running total of bytes is over ``limit``."""
+    for where, layer, total in totals:
         if total > limit:
-            check.fail(f"layer {index} ({type(layer).__name__} {layer.label!r}) brings the "
+            check.fail(f"{where} ({type(layer).__name__} {layer.label!r}) brings the "
                        f"activations of one sample to {_amount(total)}{probed}, over the limit "
                        f"of {_amount(limit)} per sample (a forged or corrupted architecture, or "
                        "a network this large: load(..., max_activation_bytes=...) raises the "

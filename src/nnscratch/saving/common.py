@@ -1,9 +1,11 @@
 """What every reader and writer of model files shares.
 
 - the format's name and version, written in the file's ``__metadata__``;
-- :func:`is_network`, the check that an object is a network (saving never imports
-  :mod:`nnscratch.network`, which sits above it, so it checks what a network has);
+- :func:`is_network`, the check that an object is a model (saving never imports
+  :mod:`nnscratch.models`, which sits above it, so it checks what a model has), and
+  :func:`is_stack`, whether it is a stack of layers (a Network) or a graph (a Model);
 - :func:`named_arrays`, the ``"<layer>.<key>"`` names of a network's tensors;
+- :func:`is_shape`, the check of a sample shape read from a file;
 - strict JSON both ways: :func:`loads_strict` refuses duplicate keys, NaN and overflowing numbers
   when reading; :func:`json_safe` and :func:`dumps` refuse what would not come back the same;
 - :class:`FileCheck`, the failing check that names the file in every
@@ -19,6 +21,7 @@ import math
 
 import numpy as np
 
+from ..checks import is_whole
 from ..errors import ConfigError, ModelFileError
 
 FORMAT_NAME = "nnscratch"
@@ -28,14 +31,30 @@ MAX_METADATA_DEPTH = 32                 # levels of dicts and lists in user meta
 MAX_METADATA_ITEMS = 1_000_000          # values (items of dicts and lists) in user metadata
 MAX_METADATA_BYTES = 4 * 1024 * 1024    # its compact JSON text
 NONFINITE_CHUNK = 1 << 20               # values checked at a time (bounds the temporary mask)
+MAX_NDIM = 32                           # axes of a sample shape read from a file
 
 # What save and export use of a network; anything lacking one of these is not a network.
 NETWORK_ATTRIBUTES = ("layers", "loss", "optimizer", "metrics", "dtype", "input_shape")
 
 
 def is_network(value):
-    """Whether ``value`` has what a :class:`~nnscratch.network.Network` has (its layers, loss...)."""
+    """Whether ``value`` has what a model (:class:`~nnscratch.Network` or
+    :class:`~nnscratch.Model`) has: its layers, loss, optimizer..."""
     return not isinstance(value, type) and all(hasattr(value, a) for a in NETWORK_ATTRIBUTES)
+
+
+def is_stack(model):
+    """Whether ``model`` is a stack of layers, a :class:`~nnscratch.Network` (the model that
+    ``add`` extends, rebuilt from its list of layers), rather than a graph of layer calls
+    (a :class:`~nnscratch.Model`, rebuilt from its graph)."""
+    return callable(getattr(model, "add", None))
+
+
+def is_shape(value):
+    """Whether ``value`` (read from a file) is a sample shape: a non-empty list of at most
+    :data:`MAX_NDIM` positive integers."""
+    return (isinstance(value, list) and 0 < len(value) <= MAX_NDIM
+            and all(is_whole(s) and s > 0 for s in value))
 
 
 def named_arrays(network, buffers=True):

@@ -1,10 +1,11 @@
-"""Save a network to one model file and load it back: the pieces of this package put together.
+"""Save a model to one model file and load it back: the pieces of this package put together.
 
 :func:`save` writes the tensors (``"<layer>.<key>"``, then the optimizer's), the architecture
 and the training state into the safetensors container and the container atomically to disk.
-:func:`load` reads a file, checks it, and builds the network with the class it is given
-(``ns.load`` passes :class:`~nnscratch.network.Network`; this package never imports it). Every
-step of a load is a small function below that checks one thing.
+:func:`load` reads a file, checks it, and builds the model with the classes it is given: a
+stack of layers with ``network_class``, a graph with ``model_class`` (``ns.load`` passes
+:class:`~nnscratch.Network` and :class:`~nnscratch.Model`; this package never imports them).
+Every step of a load is a small function below that checks one thing.
 """
 
 import os
@@ -15,7 +16,14 @@ from .. import checks
 from ..errors import ConfigError, DataError, ModelFileError
 from . import architecture, training_state
 from .atomic import check_path, write_atomic
-from .budget import MAX_ACTIVATION_BYTES, AllocationGuard, check_activations, check_parameters
+from .budget import (
+    MAX_ACTIVATION_BYTES,
+    AllocationGuard,
+    chain_steps,
+    check_activations,
+    check_graph_activations,
+    check_parameters,
+)
 from .common import (
     FORMAT_NAME,
     FORMAT_VERSION,
@@ -27,6 +35,7 @@ from .common import (
     short,
 )
 from .container import CHECKSUM_KEY, encode, parse, read
+from .graph import build_graph
 from .training_state import OPTIMIZER_PREFIX
 
 # =============================================================================================
@@ -34,11 +43,12 @@ from .training_state import OPTIMIZER_PREFIX
 # =============================================================================================
 
 def save(network, path, include_optimizer=True, metadata=None, allow_nonfinite=False):
-    """Write ``network`` to ``path`` atomically.
+    """Write ``network`` (a Network or a Model) to ``path`` atomically.
 
     Parameters
     ----------
-    network : Network
+    network : Network or Model
+        A Network is saved as its stack of layers, a Model as its graph of layer calls.
     path : str or os.PathLike
         The file to write (conventionally ``*.nns``); replaced atomically if it exists.
     include_optimizer : bool
@@ -80,11 +90,15 @@ def save(network, path, include_optimizer=True, metadata=None, allow_nonfinite=F
 # Loading
 # =============================================================================================
 
-def load(path, network_class, max_activation_bytes=MAX_ACTIVATION_BYTES, allow_nonfinite=False):
-    """Read a model written by :func:`save`; returns a built ``network_class`` instance.
+def load(path, network_class, max_activation_bytes=MAX_ACTIVATION_BYTES, allow_nonfinite=False,
+         model_class=None):
+    """Read a model written by :func:`save`; returns a ``network_class`` or ``model_class``.
 
-    ``network_class`` is the class to build (:class:`~nnscratch.network.Network`), called as
-    ``network_class(layers, loss=, optimizer=, metrics=, seed=, dtype=, name=)``. The network
+    ``network_class`` builds a stack of layers (:class:`~nnscratch.Network`), called as
+    ``network_class(layers, loss=, optimizer=, metrics=, seed=, dtype=, name=)``;
+    ``model_class`` a graph (:class:`~nnscratch.Model`), called as ``model_class(inputs,
+    outputs, loss=[...], loss_weights=[...], metrics=[[...]], optimizer=, seed=, dtype=, name=)``
+    with dicts of symbolic tensors by name (a graph file without it is refused). The model
     has its weights, buffers, loss, metrics and optimizer (with its state when it was saved),
     ``network.metadata`` (the user metadata, or None) and ``network.checksum`` (the verified
     SHA-256 of the tensor bytes, or None for a file written by a tool that stores none). Any
@@ -95,45 +109,53 @@ def load(path, network_class, max_activation_bytes=MAX_ACTIVATION_BYTES, allow_n
     gigabytes at the first ``predict``. ``allow_nonfinite=True`` accepts tensors holding NaN or
     infinite values, which are refused by default.
     """
-    _check_class(network_class)
-    options = _load_options(max_activation_bytes, allow_nonfinite)
+    options = _load_options(network_class, model_class, max_activation_bytes, allow_nonfinite)
     tensors, header = read(path)
-    return _network_from(FileCheck(os.fsdecode(path)), tensors, header, network_class, *options)
+    return _network_from(FileCheck(os.fsdecode(path)), tensors, header, *options)
 
 
 def load_bytes(data, network_class, name="<bytes>", max_activation_bytes=MAX_ACTIVATION_BYTES,
-               allow_nonfinite=False):
+               allow_nonfinite=False, model_class=None):
     """Like :func:`load`, from the bytes of a model file (``name`` is used in messages)."""
-    _check_class(network_class)
-    options = _load_options(max_activation_bytes, allow_nonfinite)
+    options = _load_options(network_class, model_class, max_activation_bytes, allow_nonfinite)
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise ModelFileError(f"load_bytes expects the bytes of a model file, got "
                              f"{type(data).__name__}")
     tensors, header = parse(bytes(data), name)
-    return _network_from(FileCheck(name), tensors, header, network_class, *options)
+    return _network_from(FileCheck(name), tensors, header, *options)
 
 
-def _load_options(max_activation_bytes, allow_nonfinite):
-    """The checked ``(max_activation_bytes, allow_nonfinite)`` of a load."""
-    return (checks.optional_positive_int(max_activation_bytes, "max_activation_bytes"),
+def _load_options(network_class, model_class, max_activation_bytes, allow_nonfinite):
+    """The checked ``(classes, max_activation_bytes, allow_nonfinite)`` of a load."""
+    for what, cls, example in (("network_class", network_class, "nnscratch.Network"),
+                               ("model_class", model_class, "nnscratch.Model")):
+        if not isinstance(cls, type) and (cls is not None or what == "network_class"):
+            raise ConfigError(f"{what} must be a class (such as {example}), got "
+                              f"{short(cls)} ({type(cls).__name__})")
+    return ((network_class, model_class),
+            checks.optional_positive_int(max_activation_bytes, "max_activation_bytes"),
             checks.boolean(allow_nonfinite, "allow_nonfinite"))
 
 
-def _check_class(network_class):
-    if not isinstance(network_class, type):
-        raise ConfigError(f"network_class must be a class (such as nnscratch.Network), got "
-                          f"{short(network_class)} ({type(network_class).__name__})")
-
-
-def _network_from(check, tensors, header, network_class, max_activation_bytes, allow_nonfinite):
-    """The network a parsed file describes: rebuilt, weights copied, training state set."""
+def _network_from(check, tensors, header, classes, max_activation_bytes, allow_nonfinite):
+    """The model a parsed file describes: rebuilt, weights copied, training state set."""
     arch = architecture.read(header, check)
     problem = None if allow_nonfinite else nonfinite(tensors.items())
     if problem is not None:
         check.fail(f"the tensor {problem}; load(..., allow_nonfinite=True) accepts them")
-    network = _build_network(arch, network_class, tensors, check)
-    check_activations(network.layers, network.input_shape, network.dtype.itemsize,
-                      max_activation_bytes, check)
+    if "graph" in arch and classes[1] is None:
+        check.fail("holds a graph model (a Model, not a stack of layers); load it with "
+                   "ns.load(path), or load(..., model_class=nnscratch.Model)")
+    layers = architecture.build_layers(arch, check)
+    training = architecture.build_training_objects(arch, check)
+    budget = (sum(t.nbytes for t in tensors.values()), np.dtype(arch["dtype"]).itemsize)
+    if "graph" in arch:
+        network = _build_model(arch, classes[1], layers, training, budget,
+                               max_activation_bytes, check)
+    else:
+        network = _build_network(arch, classes[0], layers, training, budget, check)
+        check_activations(network.layers, network.input_shape, network.dtype.itemsize,
+                          max_activation_bytes, check)
     model_tensors = {k: v for k, v in tensors.items() if not k.startswith(OPTIMIZER_PREFIX)}
     optimizer_tensors = {k: v for k, v in tensors.items() if k.startswith(OPTIMIZER_PREFIX)}
     _copy_weights(network, model_tensors, check)
@@ -149,34 +171,61 @@ def _network_from(check, tensors, header, network_class, max_activation_bytes, a
     return network
 
 
-def _build_network(arch, network_class, tensors, check):
-    """The network the architecture describes, built, with freshly initialised weights.
+def _build_network(arch, network_class, layers, training, budget, check):
+    """The network (a stack) the architecture describes, built, with freshly initialised
+    weights: ``network_class(layers, **training, ...)``.
 
     Building allocates the parameters, so they are counted first (:func:`check_parameters`)
     and the build runs under an :class:`AllocationGuard`, both with the tensor bytes the file
-    holds as their budget.
+    holds as their budget (``budget``: those bytes and the dtype's itemsize).
     """
-    layers = architecture.build_layers(arch, check)
-    loss, optimizer, metrics = architecture.build_training_objects(arch, check)
-    budget, itemsize = sum(t.nbytes for t in tensors.values()), np.dtype(arch["dtype"]).itemsize
     if arch["input_shape"] is not None:
-        check_parameters(layers, arch["input_shape"], itemsize, budget, check)
-    guard = AllocationGuard(check, budget, itemsize)
-    guard.install(layers)
-    try:
-        try:
-            network = network_class(layers, loss=loss, optimizer=optimizer, metrics=metrics,
-                                    seed=arch["seed"], dtype=arch["dtype"], name=arch["name"])
-            if arch["input_shape"] is not None and not network.built:
-                network.build(tuple(arch["input_shape"]))
-        except ModelFileError:
-            raise
-        except Exception as exc:
-            check.fail(f"the architecture does not build into a network: {short(exc)}", exc)
-    finally:
-        guard.remove()
+        check_parameters(chain_steps(layers, arch["input_shape"]), budget[1], budget[0], check)
+
+    def make():
+        network = network_class(layers, **training, seed=arch["seed"], dtype=arch["dtype"],
+                                name=arch["name"])
+        if arch["input_shape"] is not None and not network.built:
+            network.build(tuple(arch["input_shape"]))
+        return network
+
+    network = _guarded_build(make, layers, budget, "a network", check)
     _check_input_shape(network, arch["input_shape"], check)
     return network
+
+
+def _build_model(arch, model_class, layers, training, budget, max_activation_bytes, check):
+    """The graph model the architecture describes, built, with freshly initialised weights:
+    ``model_class(inputs, outputs, **training, ...)``.
+
+    Its layers are called on symbolic inputs first (shapes only, nothing allocated), so both
+    budgets, parameters and activations, are checked before the model builds anything.
+    """
+    inputs, outputs, steps = build_graph(arch["graph"], layers, check)
+    check_parameters(steps, budget[1], budget[0], check)
+    check_graph_activations(steps, [t.shape for t in inputs.values()], budget[1],
+                            max_activation_bytes, check)
+
+    def make():
+        return model_class(inputs, outputs, **training, seed=arch["seed"], dtype=arch["dtype"],
+                           name=arch["name"])
+
+    return _guarded_build(make, layers, budget, "a model", check)
+
+
+def _guarded_build(make, layers, budget, what, check):
+    """``make()`` under an :class:`AllocationGuard` of ``budget`` (the file's tensor bytes and
+    the dtype's itemsize) on ``layers``; any failure is the file's (a ModelFileError)."""
+    guard = AllocationGuard(check, *budget)
+    guard.install(layers)
+    try:
+        return make()
+    except ModelFileError:
+        raise
+    except Exception as exc:
+        check.fail(f"the architecture does not build into {what}: {short(exc)}", exc)
+    finally:
+        guard.remove()
 
 
 def _check_input_shape(network, saved_shape, check):

@@ -72,11 +72,12 @@ def state_of(network):
     known = named_arrays(network, buffers=False)
     optimizer = network.optimizer
     described, tensors = {}, []
-    for param_name in sorted(optimizer.state):
-        if param_name not in known:
-            continue   # state of a parameter this network no longer has
+    for param_name in sorted(known):
+        param_state = optimizer.state_for(known[param_name])   # kept by the array itself
+        if param_state is None:
+            continue   # a parameter the optimizer has not updated
         entries = {}
-        for key, value in optimizer.state[param_name].items():
+        for key, value in param_state.items():
             if not isinstance(key, str):
                 raise ConfigError(f"optimizer state keys must be strings, got {key!r}")
             kind, tensor = _describe_value(value, f"optimizer state '{param_name}/{key}'")
@@ -146,7 +147,7 @@ def restore(network, text, tensors, check):
     rng_states = _rng_states(network, state["rng"], check)
     # Everything checked: now change the network.
     network.optimizer.iterations = iterations
-    network.optimizer.state = optimizer_state
+    network.optimizer.load_state(named_arrays(network, buffers=False), optimizer_state, network)
     for generator, value in rng_states:
         generator.bit_generator.state = value
 

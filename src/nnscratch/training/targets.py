@@ -21,11 +21,17 @@ def prepare_target(y, loss, output_shape, dtype, name="y"):
     """
     if getattr(loss, "sparse_labels", False):
         y = as_numeric_array(y, name)
-        if y.ndim == 2 and y.shape[1] == 1:
+        # one label per output row: (N,) for outputs (N, classes), (N, T) for (N, T, classes)
+        wanted = (None,) + tuple(output_shape[:-1]) if output_shape is not None else None
+        if y.ndim == 2 and y.shape[1] == 1 and (wanted is None or len(wanted) == 1):
             y = y.reshape(-1)
-        if y.ndim != 1:
+        fits = y.ndim == 1 if wanted is None else (y.ndim == len(wanted)
+                                                   and y.shape[1:] == wanted[1:])
+        if not fits:
+            shown = "(N,)" if wanted is None or len(wanted) == 1 else (
+                "(N, " + ", ".join(map(str, wanted[1:])) + ")")
             raise ShapeError(f"{loss.name} expects {name} as integer class labels of shape "
-                             f"(N,), got shape {y.shape}")
+                             f"{shown}, got shape {y.shape}")
         if y.dtype.kind == "f" and not np.all(y == np.round(y)):
             raise DataError(f"{loss.name} expects integer class labels in {name}, "
                             "got non-integer values")

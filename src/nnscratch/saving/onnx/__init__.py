@@ -1,29 +1,35 @@
-"""Export a trained :class:`~nnscratch.Network` to an ONNX model file.
+"""Export a trained :class:`~nnscratch.Network` or :class:`~nnscratch.Model` to an ONNX model file.
 
 >>> ns.export_onnx(net, "net.onnx")                                        # doctest: +SKIP
 >>> import onnxruntime                                                      # doctest: +SKIP
 >>> session = onnxruntime.InferenceSession("net.onnx", providers=["CPUExecutionProvider"])
 >>> session.run(["output"], {"input": x.astype("float32")})[0]             # == net.predict(x)
 
-The graph computes ``network.predict`` (inference mode: dropout off, batch normalization with
+The graph computes ``model.predict`` (inference mode: dropout off, batch normalization with
 its running statistics):
 
-- one input named ``"input"`` shaped ``("N", *network.input_shape)`` and one output named
-  ``"output"`` shaped ``("N", *network.output_shape)``: the batch size is free, every other size
-  is the one the network was built for;
+- a Network (a stack of layers) has one input named ``"input"`` shaped
+  ``("N", *network.input_shape)`` and one output named ``"output"`` shaped
+  ``("N", *network.output_shape)``; a Model (a graph) has its inputs and outputs, in order,
+  under the model's names (``model.input_names``, ``model.output_names``), each shaped
+  ``("N", *its per-sample shape)``. The batch size is free, every other size is the one the
+  model was built for;
+- every layer call is converted in the model's order, reading its inputs' tensors; a tensor
+  that fans out is read by several nodes, a shared layer's weights are written once per call;
 - ONNX opset 17 (the first with ``LayerNormalization``) and IR version 8, the lowest that
   opset needs, so that older runtimes load the file too;
-- float32 throughout (token ids become int64 inside the graph). A float64 network's weights are
-  rounded to float32: ONNX Runtime implements convolutions and recurrent operators in float32
-  only, and a float32 model is what deployment targets expect. Its outputs then agree with
-  ``predict`` to float32 precision.
+- float32 throughout (token ids become int64 inside the graph, attention masks booleans). A
+  float64 network's weights are rounded to float32: ONNX Runtime implements convolutions and
+  recurrent operators in float32 only, and a float32 model is what deployment targets expect.
+  Its outputs then agree with ``predict`` to float32 precision.
 
 Each layer family has its converter module here (:mod:`.dense`, :mod:`.conv`, :mod:`.pooling`,
-:mod:`.reshape`, :mod:`.normalization`, :mod:`.recurrent`), the activations their table
-(:mod:`.activations`); :mod:`.registry` maps layer classes to converters. A layer or activation
-that has no ONNX form raises :class:`~nnscratch.errors.ExportError` naming it, before anything
-is written. The model passes ``onnx.checker.check_model`` (with shape inference) before it is
-written, and the file is written atomically (:func:`nnscratch.saving.atomic.write_atomic`).
+:mod:`.reshape`, :mod:`.normalization`, :mod:`.recurrent`, :mod:`.merge`, :mod:`.attention`),
+the activations their table (:mod:`.activations`); :mod:`.registry` maps layer classes to
+converters. A layer or activation that has no ONNX form raises
+:class:`~nnscratch.errors.ExportError` naming it, before anything is written. The model passes
+``onnx.checker.check_model`` (with shape inference) before it is written, and the file is
+written atomically (:func:`nnscratch.saving.atomic.write_atomic`).
 
 ``onnx`` is an optional extra (``pip install 'nnscratch[onnx]'``); without it these functions
 raise :class:`~nnscratch.errors.MissingDependencyError`.
@@ -34,11 +40,12 @@ import importlib.metadata
 import numpy as np
 
 from ...errors import ConfigError, ExportError, NotBuiltError, require
+from ...symbolic import SymbolicTensor
 from ..atomic import check_path, write_atomic
-from ..common import is_network
+from ..common import is_network, is_stack
 from .dense import describe
 from .graph import GraphBuilder
-from .registry import LAYER_CONVERTERS, NOT_EXPORTABLE, layer_converter
+from .registry import LAYER_CONVERTERS, LAYER_OPTIONS, NOT_EXPORTABLE, layer_converter
 
 __all__ = ["export_onnx", "to_onnx", "OPSET", "INPUT_NAME", "OUTPUT_NAME", "LAYER_CONVERTERS",
            "NOT_EXPORTABLE"]
@@ -74,32 +81,76 @@ def _check_network(network):
                                   "infinite values")
 
 
+def _names(network):
+    """``(input names, output names)`` of the ONNX graph; ExportError if they are not unique."""
+    if is_stack(network):
+        return [INPUT_NAME], [OUTPUT_NAME]
+    inputs, outputs = list(network.input_names), list(network.output_names)
+    shared = sorted(set(inputs) & set(outputs))
+    if shared:
+        raise ExportError(f"cannot export: {shared[0]!r} names both an input and an output of "
+                          "the model, and ONNX needs one name per tensor; rename one of them")
+    return inputs, outputs
+
+
+def _convert_node(b, node, names):
+    """Append the ONNX nodes of one layer call; returns its output tensor's name.
+
+    ``names`` maps a symbolic tensor's id to its ONNX name. Options the converter takes are
+    passed as keywords (a symbolic tensor as ``(name, per-sample shape)``); any other option
+    that is not None is refused.
+    """
+    layer = node.layer
+    taken = LAYER_OPTIONS.get(type(layer), ())
+    options = {}
+    for key, value in node.options.items():
+        if key not in taken and value is not None:
+            raise ExportError(f"cannot export {describe(layer)}: ONNX export does not take the "
+                              f"option {key} of its call")
+        if isinstance(value, SymbolicTensor):
+            value = (names[value.id], value.shape)
+        if key in taken:
+            options[key] = value
+    xs, shapes = [names[t.id] for t in node.inputs], [t.shape for t in node.inputs]
+    if not getattr(layer, "multiple_inputs", False):
+        xs, shapes = xs[0], shapes[0]
+    return layer_converter(layer)(b, layer, xs, shapes, **options)
+
+
 def to_onnx(network):
-    """The ONNX model (an ``onnx.ModelProto``) of ``network``, checked, not written anywhere."""
+    """The ONNX model (an ``onnx.ModelProto``) of ``network`` (a Network or a Model), checked,
+    not written anywhere."""
     onnx = require("onnx", "onnx", "ONNX export")
     _check_network(network)
     for layer in network.layers:                       # refuse before building anything
         layer_converter(layer)
+    input_names, output_names = _names(network)
     b = GraphBuilder(onnx)
-    x = b.reserve(INPUT_NAME)
-    b.reserve(OUTPUT_NAME)
-    shape = tuple(network.input_shape)
-    for layer in network.layers:
-        x = layer_converter(layer)(b, layer, x, shape)
-        shape = tuple(layer.compute_output_shape(shape))
-    b.nodes.append(b.helper.make_node("Identity", [x], [OUTPUT_NAME], name="output/Identity"))
+    for name in input_names + output_names:
+        b.reserve(name)
+    names = {t.id: name for t, name in zip(network.inputs, input_names)}
+    for node in network.nodes:
+        names[node.output.id] = _convert_node(b, node, names)
+    for tensor, name in zip(network.outputs, output_names):
+        b.nodes.append(b.helper.make_node("Identity", [names[tensor.id]], [name],
+                                          name=b.fresh(f"{name}/Identity")))
 
     helper = onnx.helper
+
+    def declared(name, tensor):
+        return helper.make_tensor_value_info(name, b.FLOAT, ["N", *tensor.shape])
+
     graph = helper.make_graph(
         b.nodes, network.name or "nnscratch_network",
-        [helper.make_tensor_value_info(INPUT_NAME, b.FLOAT, ["N", *network.input_shape])],
-        [helper.make_tensor_value_info(OUTPUT_NAME, b.FLOAT, ["N", *shape])],
+        [declared(name, t) for name, t in zip(input_names, network.inputs)],
+        [declared(name, t) for name, t in zip(output_names, network.outputs)],
         initializer=b.initializers)
     opsets = [helper.make_opsetid("", OPSET)]
     kinds = ", ".join(type(layer).__name__ for layer in network.layers)
     model = helper.make_model(graph, opset_imports=opsets, producer_name="nnscratch",
                               producer_version=_producer_version(),
-                              doc_string=f"nnscratch network: {kinds}")
+                              doc_string=f"nnscratch {'network' if is_stack(network) else 'model'}: "
+                                         f"{kinds}")
     model.ir_version = helper.find_min_ir_version_for(opsets)
     try:
         onnx.checker.check_model(model, full_check=True)
@@ -109,7 +160,8 @@ def to_onnx(network):
 
 
 def export_onnx(network, path):
-    """Write ``network`` to ``path`` as an ONNX model, atomically; returns the ``ModelProto``.
+    """Write ``network`` (a Network or a Model) to ``path`` as an ONNX model, atomically;
+    returns the ``ModelProto``.
 
     See the module docstring for the graph's names, shapes, opset and dtype. Raises
     :class:`~nnscratch.errors.ExportError` (nothing written) for a layer or activation ONNX

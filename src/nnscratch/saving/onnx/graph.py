@@ -6,8 +6,8 @@ for constant tensors, and get back the name of the tensor produced. The builder 
 calls into ``onnx.helper.make_node`` and ``numpy_helper.from_array``, so the ``onnx`` package is
 imported only when an export actually runs.
 
-Every tensor in the graph is float32 except token ids and shape/axis constants (int64): a
-float64 network's weights are rounded to float32 here, in one place.
+Every tensor in the graph is float32 except token ids and shape/axis constants (int64) and
+attention masks (bool): a float64 network's weights are rounded to float32 here, in one place.
 """
 
 import re
@@ -33,6 +33,7 @@ class GraphBuilder:
         self.numpy_helper = onnx.numpy_helper
         self.FLOAT = onnx.TensorProto.FLOAT
         self.INT64 = onnx.TensorProto.INT64
+        self.BOOL = onnx.TensorProto.BOOL
         self.nodes = []
         self.initializers = []
         self._used = set()
@@ -57,7 +58,7 @@ class GraphBuilder:
 
     # -- constants -------------------------------------------------------------------------
     def weight(self, name, array, dtype=np.float32):
-        """Add ``array`` as an initializer in ``dtype`` (float32 or int64); returns its name."""
+        """Add ``array`` as an initializer in ``dtype`` (float32, int64 or bool); returns its name."""
         array = np.asarray(array, dtype=dtype, order="C")     # keeps 0-d arrays 0-d
         name = self.fresh(name)
         self.initializers.append(self.numpy_helper.from_array(array, name))

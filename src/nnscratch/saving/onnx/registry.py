@@ -11,10 +11,14 @@ from ...layers import (
     GRU,
     LSTM,
     ActivatedLayer,
+    Activation,
+    Add,
+    Average,
     AvgPool1D,
     AvgPool2D,
     BatchNormalization,
     Bidirectional,
+    Concatenate,
     Conv1D,
     Conv2D,
     Conv2DTranspose,
@@ -27,21 +31,40 @@ from ...layers import (
     GlobalMaxPool1D,
     GlobalMaxPool2D,
     LayerNormalization,
+    Maximum,
     MaxPool1D,
     MaxPool2D,
+    Minimum,
+    MultiHeadAttention,
+    Multiply,
+    PositionalEmbedding,
     Reshape,
     SimpleRNN,
+    Subtract,
     UpSampling1D,
     UpSampling2D,
 )
+from .attention import convert_attention
 from .conv import convert_conv, convert_conv_transpose
 from .dense import convert_dense, convert_embedding, describe
+from .merge import (
+    convert_activation_layer,
+    convert_add,
+    convert_average,
+    convert_concatenate,
+    convert_maximum,
+    convert_minimum,
+    convert_multiply,
+    convert_positional_embedding,
+    convert_subtract,
+)
 from .normalization import convert_batch_norm, convert_layer_norm
 from .pooling import convert_avg_pool, convert_global_avg_pool, convert_global_max_pool, convert_max_pool
 from .recurrent import convert_bidirectional, convert_recurrent
 from .reshape import convert_dropout, convert_flatten, convert_reshape, convert_upsampling
 
-# layer class -> converter(builder, layer, x, in_shape) -> output tensor name
+# layer class -> converter(builder, layer, x, in_shape) -> output tensor name; for a layer of
+# several inputs x and in_shape are lists, one entry per input
 LAYER_CONVERTERS = {
     Dense: convert_dense,
     Embedding: convert_embedding,
@@ -67,6 +90,22 @@ LAYER_CONVERTERS = {
     LSTM: convert_recurrent,
     GRU: convert_recurrent,
     Bidirectional: convert_bidirectional,
+    Activation: convert_activation_layer,
+    PositionalEmbedding: convert_positional_embedding,
+    Add: convert_add,
+    Subtract: convert_subtract,
+    Multiply: convert_multiply,
+    Average: convert_average,
+    Maximum: convert_maximum,
+    Minimum: convert_minimum,
+    Concatenate: convert_concatenate,
+    MultiHeadAttention: convert_attention,
+}
+
+# layer class -> the options of a call that its converter takes as keywords (a symbolic tensor
+# as ``(tensor name, per-sample shape)``); any other option that is not None is refused
+LAYER_OPTIONS = {
+    MultiHeadAttention: ("attention_mask", "use_causal_mask"),
 }
 
 # layer class -> why it cannot be exported
