@@ -58,6 +58,8 @@ class Network(Model):
         Shape of one sample, to build the network before it sees data.
     """
 
+    is_stack = True        # saved as a list of layers, not as a graph (see nnscratch.saving)
+
     def __init__(self, layers=None, loss="mse", optimizer=None, metrics=None, seed=None,
                  dtype="float32", input_shape=None, name=None):
         self._start(loss, optimizer, metrics, None, seed, dtype, name)

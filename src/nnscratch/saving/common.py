@@ -44,10 +44,10 @@ def is_network(value):
 
 
 def is_stack(model):
-    """Whether ``model`` is a stack of layers, a :class:`~nnscratch.Network` (the model that
-    ``add`` extends, rebuilt from its list of layers), rather than a graph of layer calls
+    """Whether ``model`` is a stack of layers, a :class:`~nnscratch.Network` (rebuilt from its
+    list of layers; its class sets ``is_stack = True``), rather than a graph of layer calls
     (a :class:`~nnscratch.Model`, rebuilt from its graph)."""
-    return callable(getattr(model, "add", None))
+    return getattr(model, "is_stack", False) is True
 
 
 def is_shape(value):
