@@ -2,9 +2,9 @@ import json
 
 import numpy as np
 import pytest
+import reference_conv as ref
 
 import nnscratch as ns
-import reference_conv as ref
 from nnscratch.errors import ConfigError, ShapeError
 from nnscratch.gradcheck import check_layer
 from nnscratch.layers import LAYER_CLASSES

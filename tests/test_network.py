@@ -2,8 +2,7 @@ import numpy as np
 import pytest
 
 import nnscratch as ns
-from nnscratch.errors import (ConfigError, DataError, DataTypeError, NNScratchError, ShapeError,
-                              TrainingError)
+from nnscratch.errors import ConfigError, DataError, DataTypeError, NNScratchError, ShapeError, TrainingError
 from nnscratch.gradcheck import check_network
 
 X = np.array([[0, 0, 1], [0, 1, 1], [1, 0, 1], [1, 1, 1]], dtype=float)
@@ -75,7 +74,10 @@ def test_fit_matches_a_plain_numpy_loop():
     W1, b1 = net.layers[0].params["W"].copy(), net.layers[0].params["b"].copy()
     W2, b2 = net.layers[1].params["W"].copy(), net.layers[1].params["b"].copy()
     y = Y[:, None]
-    sig = lambda z: 1 / (1 + np.exp(-z))
+
+    def sig(z):
+        return 1 / (1 + np.exp(-z))
+
     losses = []
     for _ in range(50):
         a1 = sig(X @ W1 + b1)
@@ -83,7 +85,10 @@ def test_fit_matches_a_plain_numpy_loop():
         losses.append(((a2 - y) ** 2).sum())
         d2 = 2 * (a2 - y) * a2 * (1 - a2)
         d1 = (d2 @ W2.T) * a1 * (1 - a1)
-        W2 -= a1.T @ d2; b2 -= d2.sum(0); W1 -= X.T @ d1; b1 -= d1.sum(0)
+        W2 -= a1.T @ d2
+        b2 -= d2.sum(0)
+        W1 -= X.T @ d1
+        b1 -= d1.sum(0)
     history = net.fit(X, Y, epochs=50, verbose=0)
     np.testing.assert_allclose(history.history["loss"], losses, rtol=1e-12)
     np.testing.assert_allclose(net.layers[0].params["W"], W1, rtol=1e-10)
@@ -182,10 +187,12 @@ def test_row_count_mismatch_is_reported():
 @pytest.mark.parametrize("bad, what", [(np.nan, "nan"), (np.inf, "inf")])
 def test_nan_or_inf_in_x_or_y(bad, what):
     net = ns.Network([ns.Dense(1)])
-    x = np.zeros((4, 3)); x[2, 1] = bad
+    x = np.zeros((4, 3))
+    x[2, 1] = bad
     with pytest.raises(DataError, match=f"x must be finite, got {what} at row 2, column 1"):
         net.fit(x, np.zeros(4), epochs=1, verbose=0)
-    y = np.zeros(4); y[3] = bad
+    y = np.zeros(4)
+    y[3] = bad
     with pytest.raises(DataError, match=f"y must be finite, got {what} at row 3"):
         net.fit(np.zeros((4, 3)), y, epochs=1, verbose=0)
 

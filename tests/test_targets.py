@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import nnscratch as ns
-from nnscratch.training import targets
 from nnscratch.errors import ConfigError, DataError, ShapeError
+from nnscratch.training import targets
 
 
 def test_class_weight_multiplies_the_sample_weight_per_label():
