@@ -36,6 +36,7 @@ CASES = {
     "GRU": (lambda: ns.layers.GRU(3), (2, 5, 4)),
     "Bidirectional": (lambda: ns.layers.Bidirectional(ns.layers.GRU(3)), (2, 5, 4)),
     "Embedding": (lambda: ns.layers.Embedding(10, 4), (2, 5)),
+    "Masking": (lambda: ns.layers.Masking(), (2, 5, 4)),
     "Dropout": (lambda: ns.layers.Dropout(0.5, seed=0), (4, 5)),
     "BatchNormalization": (lambda: ns.layers.BatchNormalization(), (4, 3, 2)),
     "LayerNormalization": (lambda: ns.layers.LayerNormalization(), (4, 5)),

@@ -77,7 +77,8 @@ def test_the_command_line_case_a_huge_hidden_layer_is_refused_before_training():
 def test_a_batch_whose_outputs_cannot_fit_is_refused_before_the_forward_pass():
     net = ns.Network([ns.Dense(10**5, activation="relu"), ns.Dense(1)], seed=0, input_shape=(3,))
     x = np.zeros((10**6, 3), np.float32)
-    raised, peak, seconds = peak_bytes_of(lambda: net.predict(x))
+    # predict runs in batches of 32 by default; one batch of all 10**6 samples cannot fit
+    raised, peak, seconds = peak_bytes_of(lambda: net.predict(x, batch_size=len(x)))
     assert isinstance(raised, errors.ResourceError), repr(raised)
     assert "1,000,000 samples" in str(raised) and "batch_size" in str(raised)
     assert peak < 64 << 20 and seconds < 1.0
@@ -140,6 +141,7 @@ LAYERS = [
     (lambda: ns.layers.GRU(4), (5, 2)),
     (lambda: ns.layers.Bidirectional(ns.layers.LSTM(3)), (5, 2)),
     (lambda: ns.layers.Embedding(10, 4), (6,)),
+    (lambda: ns.layers.Masking(), (6, 2)),
     (lambda: ns.layers.BatchNormalization(), (3, 4, 4)),
     (lambda: ns.layers.BatchNormalization(axis=-1, center=False), (5, 2)),
     (lambda: ns.layers.LayerNormalization(axis=(1, 2)), (3, 4)),

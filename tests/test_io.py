@@ -75,6 +75,7 @@ EXAMPLES = {
                                L.Bidirectional(L.GRU(2))], (4, 2)),
     "Embedding": lambda: ([L.Embedding(7, 3), L.LSTM(2)], (5,),
                           lambda rng, n: _ids(rng, n, (5,), 7)),
+    "Masking": lambda: ([L.Masking(), L.LSTM(2)], (4, 2)),
     "Dropout": lambda: ([L.Dense(4, activation="relu"), L.Dropout(0.5), L.Dense(2)], (3,)),
     "BatchNormalization": lambda: ([L.Conv2D(2, 2), L.BatchNormalization(momentum=0.5),
                                     L.Flatten(), L.Dense(3), L.BatchNormalization()], (1, 4, 4)),

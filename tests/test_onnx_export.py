@@ -187,6 +187,7 @@ CASES = {
                                   ns.Activation("softmax")], (3,), "normal"),
     "positional_embedding": (lambda: [ns.Embedding(10, 4), ns.PositionalEmbedding(8, 4),
                                       ns.Flatten(), ns.Dense(3)], (5,), "ids"),
+    "masking_gru": (lambda: [ns.Masking(), ns.GRU(3)], (4, 2), "normal"),   # masks: test_masking
     "stacked_rnn_head": (
         lambda: [ns.Conv1D(4, 3, padding="same"), ns.Reshape((6, 4)), ns.LSTM(5),
                  ns.Dense(3, activation="log_softmax")], (2, 6), "normal"),

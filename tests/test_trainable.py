@@ -21,7 +21,7 @@ ARGS = {
     "Conv1D": (2, 3), "Conv2D": (2, 3), "Conv2DTranspose": (2, 3), "Dense": (2,), "Dropout": (0.5,),
     "Embedding": (5, 2), "Flatten": (), "GRU": (2,), "GlobalAvgPool1D": (), "GlobalAvgPool2D": (),
     "GlobalMaxPool1D": (), "GlobalMaxPool2D": (), "LSTM": (2,), "LayerNormalization": (),
-    "MaxPool1D": (), "MaxPool2D": (), "Maximum": (), "Minimum": (), "MultiHeadAttention": (2, 4),
+    "Masking": (), "MaxPool1D": (), "MaxPool2D": (), "Maximum": (), "Minimum": (), "MultiHeadAttention": (2, 4),
     "Multiply": (), "PositionalEmbedding": (4, 2), "Reshape": ((2,),), "SimpleRNN": (2,),
     "Subtract": (), "UpSampling1D": (), "UpSampling2D": (),
 }

@@ -17,6 +17,7 @@ from .dense import Dense
 from .dropout import Dropout
 from .embedding import Embedding
 from .global_pooling import GlobalAvgPool1D, GlobalAvgPool2D, GlobalMaxPool1D, GlobalMaxPool2D
+from .masking import Masking
 from .max_pooling import MaxPool1D, MaxPool2D
 from .merge import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
 from .normalization import BatchNormalization, LayerNormalization
@@ -30,6 +31,6 @@ __all__ = ["Layer", "ActivatedLayer", "Dense", "Conv1D", "Conv2D", "Conv2DTransp
            "MaxPool2D", "AvgPool1D", "AvgPool2D", "GlobalAvgPool1D", "GlobalAvgPool2D",
            "GlobalMaxPool1D", "GlobalMaxPool2D", "Flatten", "Reshape", "UpSampling1D", "UpSampling2D",
            "SimpleRNN", "LSTM", "GRU", "Bidirectional",
-           "Embedding", "Dropout", "BatchNormalization",
+           "Embedding", "Masking", "Dropout", "BatchNormalization",
            "LayerNormalization", "Activation", "Add", "Subtract", "Multiply", "Average", "Maximum",
            "Minimum", "Concatenate", "MultiHeadAttention", "PositionalEmbedding", "LAYER_CLASSES"]

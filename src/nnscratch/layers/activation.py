@@ -26,6 +26,8 @@ class Activation(ActivatedLayer):
         Any name of :func:`nnscratch.activations.names`, a config dict, or an activation object.
     """
 
+    supports_masking = True   # elementwise (softmax: over the features of one step)
+
     def __init__(self, activation, name=None, trainable=True):
         super().__init__(activation=activation, name=name, trainable=trainable)
 

@@ -42,6 +42,7 @@ from ..activations import softmax
 from ..errors import DataTypeError, ShapeError
 from ..symbolic import call_layer, is_symbolic
 from .dropout import dropout_mask
+from .masking import check_mask
 from .multi_input import MultiInputLayer, shapes_text
 
 # --------------------------------------------------------------------------------------------
@@ -133,6 +134,11 @@ class MultiHeadAttention(MultiInputLayer):
       position i may attend to key position j. NumPy's broadcasting rules apply, so a 2-D mask
       is (T_q, T_k); a padding mask over the keys (N, T_k) is given as ``mask[:, None, :]``.
     - ``use_causal_mask``: also allow only :math:`j \le i` (the lower triangle; a decoder).
+    - ``mask`` (:mod:`nnscratch.layers.masking`): the inputs' sequence masks, a list with one
+      (N, T) mask or None per input, which a model passes along by itself (after an
+      ``Embedding(mask_zero=True)``, say). The key's mask (the value's when no key is given)
+      is a key padding mask: no query attends to a padded key. The output carries the
+      query's mask; a padded query still attends to the real keys (its output is masked after).
     - A query row that may attend to nothing gets zero weights, a zero attention output (the
       output is then ``b_o``) and no gradient: finite, never NaN.
     - ``dropout`` drops attention weights while training only (inverted dropout, the masks drawn
@@ -260,8 +266,15 @@ class MultiHeadAttention(MultiInputLayer):
             raise ShapeError(f"{self._where} was built for {names} shaped {wanted}{key_note}, "
                              f"got {shapes_text(shapes, True)}")
 
-    def _mask(self, attention_mask, use_causal_mask, n, t_q, t_k):
-        """The boolean mask (N or 1, 1, T_q, T_k) of allowed positions, or None for all."""
+    def compute_mask(self, inputs, mask):
+        """The query's mask (the output has the query's steps)."""
+        return None if mask is None else mask[0]
+
+    def _mask(self, attention_mask, use_causal_mask, n, t_q, t_k, key_mask=None):
+        """The boolean mask (N or 1, 1, T_q, T_k) of allowed positions, or None for all.
+
+        ``key_mask`` (N, T_k), True at real keys, or None: padded keys are not attended to.
+        """
         mask = None
         if attention_mask is not None:
             mask = np.asarray(attention_mask)
@@ -272,6 +285,9 @@ class MultiHeadAttention(MultiInputLayer):
                 raise ShapeError(f"{self._where} attention_mask must broadcast to (N, T_q, T_k) = "
                                  f"{(n, t_q, t_k)}, got shape {mask.shape}")
             mask = mask.astype(bool, copy=False)
+        if key_mask is not None:                              # (N, 1, T_k): every query alike
+            keys = check_mask(key_mask, (n, t_k), self._where)[:, None]
+            mask = keys if mask is None else mask & keys
         if checks.boolean(use_causal_mask, "MultiHeadAttention use_causal_mask"):
             causal = np.tri(t_q, t_k, dtype=bool)             # allowed: key j <= query i
             mask = causal if mask is None else mask & causal
@@ -280,7 +296,8 @@ class MultiHeadAttention(MultiInputLayer):
         mask = mask.reshape((1,) * (3 - mask.ndim) + mask.shape)
         return mask[:, None]                                  # the same mask for every head
 
-    def forward(self, inputs, training=False, attention_mask=None, use_causal_mask=False):
+    def forward(self, inputs, training=False, attention_mask=None, use_causal_mask=False,
+                mask=None):
         arrays = self.input_list(inputs)
         self._check_inputs(arrays)
         x_q, x_v = arrays[0], arrays[1]
@@ -291,8 +308,9 @@ class MultiHeadAttention(MultiInputLayer):
         V = project(x_v, p["W_v"], p.get("b_v"))              # V = X_v W_v + b_v  (N, H, T_k, d_v)
         scale = 1.0 / math.sqrt(self.key_dim)
         scores = (Q @ K.transpose(0, 1, 3, 2)) * scale        # S = Q K^T / sqrt(d_k)
+        key_mask = None if mask is None else mask[-1]         # the key's (or the value's)
         mask = self._mask(attention_mask, use_causal_mask, x_q.shape[0], x_q.shape[1],
-                          x_k.shape[1])
+                          x_k.shape[1], key_mask)
         weights = attention_weights(scores, mask)             # A = softmax_M(S)
         self.last_attention_scores = weights
         drop = None

@@ -99,6 +99,13 @@ class Layer:
     returns a list of gradients, one per input in the same order (None for an input that is not
     differentiable, such as a mask); calling it on arrays builds it on first use. Its base is
     :class:`~nnscratch.layers.multi_input.MultiInputLayer`.
+
+    Masks (see :mod:`nnscratch.layers.masking`): a boolean array (N, T), True where a step is
+    real, travels beside a tensor. A layer *makes* one in :meth:`compute_mask` (Embedding with
+    ``mask_zero``, Masking), *passes it on* unchanged when it sets ``supports_masking = True``
+    (Dense, Dropout, Activation, LayerNormalization, merges), and *consumes* it when its
+    ``forward`` takes a ``mask`` keyword (recurrent layers, Bidirectional, pooling over time,
+    attention). A layer that does none of these ends the mask (Keras 3's rule).
     """
 
     abstract = True
@@ -108,6 +115,8 @@ class Layer:
     # ``params[key]`` or ``grads[key]``): a Network may then keep them all in one array (see
     # ``nnscratch.training.packing``).
     packable = False
+    # Pass an incoming mask on unchanged (a layer that acts on each time step on its own).
+    supports_masking = False
 
     def __init__(self, name=None, trainable=True):
         self.name = name
@@ -254,6 +263,13 @@ class Layer:
     def backward(self, grad_y):
         """``grad_x = dL/dx`` from ``grad_y = dL/dy``; fills ``self.grads``."""
         raise NotImplementedError
+
+    def compute_mask(self, inputs, mask):
+        """The mask of this layer's output for ``inputs`` carrying ``mask`` (None: no mask).
+
+        The default passes ``mask`` on when ``supports_masking`` is set and ends it otherwise.
+        """
+        return mask if self.supports_masking else None
 
     def __call__(self, x, training=False, **kwargs):
         """``forward(x)`` on arrays (building on first use); on a symbolic tensor (from

@@ -41,6 +41,13 @@ class Bidirectional(Layer):
     copy's (``[h_f, h_b]``, or ``[h_f, c_f, h_b, c_b]`` for LSTM), as in Keras;
     ``grad_initial_state`` and ``final_state`` come in the same order.
 
+    With a mask (``forward(x, mask=m)``, or one carried from an ``Embedding(mask_zero=True)``
+    or a ``Masking`` layer), both copies keep their state at masked steps (see
+    :mod:`nnscratch.layers.recurrent_base`); the backward copy reads the end-padded sequences
+    from each one's last real step. With ``return_sequences`` both copies output zeros at
+    masked steps (``zero_output_for_mask``, as Keras's Bidirectional sets it), so the merged
+    output is zero there too, and the output carries the input's mask.
+
     Parameters
     ----------
     layer : SimpleRNN, LSTM or GRU
@@ -65,6 +72,8 @@ class Bidirectional(Layer):
         self.backward_layer = type(layer)(**{**config, "name": f"backward_{inner_name}",
                                              "go_backwards": not config["go_backwards"]})
         self.return_sequences = layer.return_sequences
+        for copy in (self.forward_layer, self.backward_layer):
+            copy.zero_output_for_mask = self.return_sequences     # Keras's rule for the two
         self.trainable = self.trainable and layer.trainable      # sets the copies' flags too
         self._outputs = None
         self.final_state = None
@@ -99,6 +108,14 @@ class Bidirectional(Layer):
             shape = tuple(shape[:-1]) + (2 * shape[-1],)
         return tuple(shape)
 
+    def compute_mask(self, inputs, mask):
+        """The input's mask with ``return_sequences``, else None. The outputs are in the input's
+        time order, or reversed when the wrapped layer reads backwards (as in Keras), and so is
+        the mask then."""
+        if mask is None or not self.return_sequences:
+            return None
+        return mask[:, ::-1] if self.forward_layer.go_backwards else mask
+
     def _sync(self):
         """Point each copy at this layer's parameter arrays (they may have been replaced)."""
         for prefix, layer in self._halves:
@@ -117,12 +134,15 @@ class Bidirectional(Layer):
                              f"[{form}], got {got}")
         return list(initial_state[:count]), list(initial_state[count:])
 
-    def forward(self, x, training=False, initial_state=None):
-        """Both directions, merged; (N, H') or (N, T, H') with the wrapped ``return_sequences``."""
+    def forward(self, x, training=False, initial_state=None, mask=None):
+        """Both directions, merged; (N, H') or (N, T, H') with the wrapped ``return_sequences``.
+
+        ``mask``: (N, T) booleans, True at real steps, given to both copies (or None).
+        """
         self._sync()
         state_f, state_b = self._split_state(initial_state)
-        y_f = self.forward_layer.forward(x, training=training, initial_state=state_f)
-        y_b = self.backward_layer.forward(x, training=training, initial_state=state_b)
+        y_f = self.forward_layer.forward(x, training=training, initial_state=state_f, mask=mask)
+        y_b = self.backward_layer.forward(x, training=training, initial_state=state_b, mask=mask)
         if self.return_sequences:
             y_b = y_b[:, ::-1]                           # back to x's time order
         self._outputs = (y_f, y_b)

@@ -43,6 +43,7 @@ class Dense(ActivatedLayer):
     """
 
     packable = True       # W, b and their gradients change in place only
+    supports_masking = True   # one step of (N, T, F) at a time
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None,

@@ -43,6 +43,8 @@ class Dropout(Layer):
         Seeds the masks when the layer is built without a generator.
     """
 
+    supports_masking = True   # elementwise
+
     def __init__(self, rate, seed=None, name=None, trainable=True):
         super().__init__(name=name, trainable=trainable)
         self.rate = checks.number(rate, "Dropout rate", low=0, high=1, high_open=True)

@@ -43,18 +43,25 @@ class Embedding(Layer):
         Keras's default, ``"uniform"`` U(-0.05, 0.05).
     embeddings_regularizer : None, "l1", "l2", dict or Regularizer
         Penalty on ``W``.
+    mask_zero : bool
+        Id 0 is padding (Keras's keyword): the output carries the mask ``ids != 0`` (see
+        :mod:`nnscratch.layers.masking`), so recurrent layers, pooling over time, the loss and
+        the metrics after it skip padded steps. Id 0 then stands for no token, and
+        ``input_dim`` counts it (vocabulary size + 1). Its row of ``W`` is still an ordinary
+        parameter, which a padded step reads but whose value reaches nothing downstream.
     """
 
     differentiable_input = False
 
     def __init__(self, input_dim, output_dim, embeddings_initializer="uniform",
-                 embeddings_regularizer=None, name=None, trainable=True):
+                 embeddings_regularizer=None, mask_zero=False, name=None, trainable=True):
         super().__init__(name=name, trainable=trainable)
         # Stored under PyTorch's names: ``input_dim`` on a first layer means "number of input
         # features" to the Network (Dense's keyword), which a vocabulary size is not.
         self.num_embeddings = checks.positive_int(input_dim, "Embedding input_dim")
         self.embedding_dim = checks.positive_int(output_dim, "Embedding output_dim")
         self.keep_param_specs(embeddings=(embeddings_initializer, embeddings_regularizer))
+        self.mask_zero = checks.boolean(mask_zero, "Embedding mask_zero")
         self._ids = None
         self._input_dtype = None
 
@@ -73,6 +80,15 @@ class Embedding(Layer):
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (self.embedding_dim,)
+
+    @property
+    def padding_value(self):
+        """0 with ``mask_zero`` (the id of padding), else None (no mask is made)."""
+        return 0 if self.mask_zero else None
+
+    def compute_mask(self, inputs, mask):
+        """``ids != 0`` with ``mask_zero`` (True: a real token), else None."""
+        return np.asarray(inputs) != 0 if self.mask_zero else None
 
     def token_ids(self, x):
         """``x`` as an integer array of ids, or DataError naming the first bad value."""
@@ -116,5 +132,5 @@ class Embedding(Layer):
     def get_config(self):
         config = super().get_config()
         config.update(input_dim=self.num_embeddings, output_dim=self.embedding_dim,
-                      **self.param_specs_config())
+                      **self.param_specs_config(), mask_zero=self.mask_zero)
         return config

@@ -4,6 +4,11 @@ r"""Merge layers: several inputs into one, with Keras's names and meanings.
 inputs of one shape (Subtract on exactly two, the others on two or more); ``Concatenate`` joins
 inputs along an axis. None has parameters.
 
+Masks (:mod:`nnscratch.layers.masking`): the output of an elementwise merge, or of a
+concatenation along the features, is masked where any input is (the AND of the inputs'
+masks); a concatenation along the time axis (axis 1) joins the masks along time, an input
+without a mask counting as all real.
+
 These are layers of several inputs (:mod:`nnscratch.layers.multi_input`): ``multiple_inputs =
 True``; ``build(input_shapes)`` and ``compute_output_shape(input_shapes)`` take a list of
 per-sample shapes (no batch axis); ``forward(inputs)`` takes a list of arrays and returns one;
@@ -22,6 +27,7 @@ import numpy as np
 
 from .. import checks
 from ..errors import ConfigError, ShapeError
+from .masking import all_real
 from .multi_input import MultiInputLayer, shapes_text
 
 __all__ = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"]
@@ -34,6 +40,7 @@ class _Elementwise(MultiInputLayer):
     """
 
     abstract = True
+    supports_masking = True
 
     def check_shapes(self, shapes, batch=False):
         if any(tuple(shape) != tuple(shapes[0]) for shape in shapes):
@@ -267,6 +274,16 @@ class Concatenate(MultiInputLayer):
             raise ShapeError(f"{self._where} expects inputs of equal sizes on every axis but "
                              f"axis {self.axis}, got {listed}")
         return index
+
+    def compute_mask(self, inputs, mask):
+        """Along the time axis the inputs' masks joined (a missing one all real); along a
+        later axis their AND."""
+        if mask is None or all(m is None for m in mask):
+            return None
+        if self.check_shapes([np.shape(x) for x in inputs], batch=True) != 1:
+            return all_real(mask)
+        return np.concatenate([np.ones(np.shape(x)[:2], bool) if m is None else m
+                               for x, m in zip(inputs, mask)], axis=1)
 
     def compute_output_shape(self, input_shapes):
         shapes = [tuple(shape) for shape in input_shapes]

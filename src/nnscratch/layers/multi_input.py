@@ -28,6 +28,7 @@ import numpy as np
 from ..errors import ShapeError
 from ..symbolic import call_layer, is_symbolic
 from .base import Layer
+from .masking import all_real
 from .memory import check_layer
 
 
@@ -115,6 +116,11 @@ class MultiInputLayer(Layer):
     def compute_output_shape(self, input_shapes):
         """The output's per-sample shape for a list of per-sample input shapes."""
         raise NotImplementedError
+
+    def compute_mask(self, inputs, mask):
+        """``mask`` is a list, one entry per input (None where an input has none). With
+        ``supports_masking`` the output is masked where any input is (their AND), else None."""
+        return all_real(mask) if self.supports_masking and mask is not None else None
 
     def __call__(self, inputs, training=False, **options):
         """``forward(inputs, training, **options)``; builds on first use. On symbolic tensors

@@ -300,6 +300,8 @@ class LayerNormalization(_AffineNormalization):
         :class:`BatchNormalization`.
     """
 
+    supports_masking = True   # each step on its own (with the default axis), as in Keras
+
     def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True, beta_initializer="zeros",
                  gamma_initializer="ones", beta_regularizer=None, gamma_regularizer=None,
                  name=None, trainable=True):

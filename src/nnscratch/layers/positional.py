@@ -47,6 +47,7 @@ class PositionalEmbedding(Layer):
     """
 
     packable = True       # W and its gradient change in place only
+    supports_masking = True   # a padded step stays padded
 
     def __init__(self, sequence_length, output_dim, embeddings_initializer="glorot_uniform",
                  embeddings_regularizer=None, name=None, trainable=True):

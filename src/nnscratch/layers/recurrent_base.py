@@ -31,13 +31,36 @@ form as the state was given; ``final_state`` holds the last state after ``forwar
 array; read ``final_state`` instead.
 
 Everything is computed in the parameters' dtype (float32 stays float32); the input is cast to it.
+
+**Masks** (Keras's rule, :mod:`nnscratch.layers.masking`): ``forward(x, mask=m)`` with ``m``
+(N, T), True at real steps, runs the cell only where a step is real and keeps the previous
+state where it is masked,
+
+.. math::
+
+    s_t = m_t\, \mathrm{cell}(x_t, s_{t-1}) + (1 - m_t)\, s_{t-1}
+    \quad\Rightarrow\quad
+    \delta s_{t-1} = m_t\, \delta s_{t-1}^{\mathrm{cell}} + (1 - m_t)\, \delta s_t
+
+for every state s (h, and c for LSTM): backward, the cell's gradients are taken with
+:math:`m_t \delta s_t` (zero at a masked step, so no weight gradient and no input gradient
+comes from it) and a masked step hands :math:`\delta s_t` straight back. So the last state is
+the one after each sequence's last real step, and a batch of padded sequences gives what each
+sequence gives on its own. With ``go_backwards`` the mask is reversed with the input: an
+end-padded sequence read backwards starts at its last real step. With ``return_sequences`` a
+masked step outputs the state it kept, i.e. the previous output (Keras's default); with
+``zero_output_for_mask=True`` it outputs zeros instead (Keras's option, which Keras's and our
+Bidirectional switch on). The output's mask is the input's (reversed with ``go_backwards``,
+whose outputs come in reversed time) with ``return_sequences``, none without.
 """
 
 import numpy as np
 
 from .. import checks
 from ..errors import DataTypeError, ShapeError
+from ..symbolic import call_layer, is_symbolic
 from .base import Layer, check_input_features
+from .masking import check_mask
 
 __all__ = ["BaseRecurrent"]
 
@@ -66,6 +89,9 @@ class BaseRecurrent(Layer):
         features and fan_out = G*H.
     kernel_regularizer, recurrent_regularizer, bias_regularizer : None, "l1", "l2", dict or Regularizer
         Penalties on ``W_ih``, ``W_hh`` and both biases.
+    zero_output_for_mask : bool
+        With a mask and ``return_sequences``, output zeros at masked steps instead of the kept
+        state (Keras's keyword; see the module docstring).
     """
 
     abstract = True
@@ -75,13 +101,15 @@ class BaseRecurrent(Layer):
     def __init__(self, units, return_sequences=False, go_backwards=False, use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
                  bias_initializer="zeros", kernel_regularizer=None, recurrent_regularizer=None,
-                 bias_regularizer=None, name=None, trainable=True):
+                 bias_regularizer=None, zero_output_for_mask=False, name=None, trainable=True):
         super().__init__(name=name, trainable=trainable)
         kind = type(self).__name__
         self.units = checks.positive_int(units, f"{kind} units")
         self.return_sequences = checks.boolean(return_sequences, f"{kind} return_sequences")
         self.go_backwards = checks.boolean(go_backwards, f"{kind} go_backwards")
         self.use_bias = checks.boolean(use_bias, f"{kind} use_bias")
+        self.zero_output_for_mask = checks.boolean(zero_output_for_mask,
+                                                   f"{kind} zero_output_for_mask")
         self.keep_param_specs(kernel=(kernel_initializer, kernel_regularizer),
                               recurrent=(recurrent_initializer, recurrent_regularizer),
                               bias=(bias_initializer, bias_regularizer))
@@ -119,6 +147,12 @@ class BaseRecurrent(Layer):
         """Every state after every step, (T + 1) H per state, and the input projections, T G H."""
         steps = int(input_shape[0])
         return ((steps + 1) * len(self.state_names) + steps * self.gates) * self.units
+
+    def compute_mask(self, inputs, mask):
+        """The input's mask with ``return_sequences`` (reversed with ``go_backwards``), else None."""
+        if mask is None or not self.return_sequences:
+            return None
+        return mask[:, ::-1] if self.go_backwards else mask
 
     def compute_output_shape(self, input_shape):
         if self.return_sequences:
@@ -176,20 +210,31 @@ class BaseRecurrent(Layer):
         return states[0] if len(states) == 1 else tuple(states)
 
     # -- the time loop ---------------------------------------------------------------------
-    def __call__(self, x, training=False, initial_state=None):
+    def __call__(self, x, training=False, initial_state=None, mask=None):
+        """``forward`` on arrays; on a symbolic tensor (``ns.Input``), a node of a model."""
+        if is_symbolic(x):
+            options = {k: v for k, v in (("initial_state", initial_state), ("mask", mask))
+                       if v is not None}
+            return call_layer(self, x, options)
         self._check_rank(x)                 # before building: the message shows x's shape
-        return self.forward(x, training=training, initial_state=initial_state)
+        return self.forward(x, training=training, initial_state=initial_state, mask=mask)
 
-    def forward(self, x, training=False, initial_state=None):
+    def forward(self, x, training=False, initial_state=None, mask=None):
         """Run the cell over the T steps; returns (N, H), or (N, T, H) with ``return_sequences``.
 
-        ``initial_state``: h0 shaped (N, units) (SimpleRNN, GRU; a one-element list is
-        accepted too, as Keras gives it), or ``(h0, c0)`` for LSTM. Zeros when None.
+        Any T works, whatever T the layer was built for. ``initial_state``: h0 shaped
+        (N, units) (SimpleRNN, GRU; a one-element list is accepted too, as Keras gives it), or
+        ``(h0, c0)`` for LSTM. Zeros when None. ``mask``: (N, T) booleans, True at real steps
+        (see the module docstring), or None.
         """
         x = self._check_input(x)
         n, steps, _ = x.shape
         W_ih, W_hh = self.params["W_ih"], self.params["W_hh"]
         states0 = self._initial_states(initial_state, n)
+        keep = None                                           # (T, N, 1): m_t in processing order
+        if mask is not None:
+            mask = check_mask(mask, (n, steps), self._where())
+            keep = np.ascontiguousarray((mask[:, ::-1] if self.go_backwards else mask).T)[..., None]
         if self.go_backwards:
             x = x[:, ::-1]
         x_t = np.ascontiguousarray(x.transpose(1, 0, 2))      # time-major (T, N, features)
@@ -207,11 +252,17 @@ class BaseRecurrent(Layer):
                 h_proj += self.params["b_hh"]                 #     + b_hh
             new_states = self._cell_forward(x_proj[t], h_proj, [s[t] for s in seq], cache, t)
             for k, state in enumerate(new_states):
-                seq[k][t + 1] = state
-        self._cache = (x_t, seq, cache)
+                if keep is None:
+                    seq[k][t + 1] = state
+                else:                                         # s_t = s_{t-1} where m_t = 0
+                    np.copyto(seq[k][t + 1], np.where(keep[t], state, seq[k][t]))
+        self._cache = (x_t, seq, cache, keep)
         self.final_state = self._packed([s[steps] for s in seq])
         if self.return_sequences:
-            return np.ascontiguousarray(seq[0][1:].transpose(1, 0, 2))
+            outputs = seq[0][1:]
+            if keep is not None and self.zero_output_for_mask:
+                outputs = np.where(keep, outputs, outputs.dtype.type(0))   # y_t = m_t h_t
+            return np.ascontiguousarray(outputs.transpose(1, 0, 2))
         return seq[0][steps].copy()
 
     def backward(self, grad_y):
@@ -219,7 +270,7 @@ class BaseRecurrent(Layer):
 
         Also sets ``grad_initial_state`` (dL/dh0, or (dL/dh0, dL/dc0) for LSTM).
         """
-        x_t, seq, cache = self._cache          # the base class checked the call and grad_y's shape
+        x_t, seq, cache, keep = self._cache    # the base class checked the call and grad_y's shape
         steps, n, _ = x_t.shape
         W_ih, W_hh = self.params["W_ih"], self.params["W_hh"]
         dtype = W_hh.dtype
@@ -228,6 +279,10 @@ class BaseRecurrent(Layer):
         d_x_proj = np.empty((steps, n, gh), dtype)            # dL/dX_p(t), stacked over t
         d_h_proj = np.empty((steps, n, gh), dtype)            # dL/dH_p(t), stacked over t
         grad_seq = grad_y.transpose(1, 0, 2) if self.return_sequences else None
+        if keep is not None:
+            if grad_seq is not None and self.zero_output_for_mask:
+                grad_seq = grad_seq * keep                    # y_t = m_t h_t: dh_t = m_t dy_t
+            real, skipped = keep.astype(dtype), (~keep).astype(dtype)
         # d_states[k]: dL/d(state k after step t+1) from the steps after it (and the output)
         d_states = [np.zeros((n, self.units), dtype) for _ in self.state_names]
         if not self.return_sequences:
@@ -235,13 +290,17 @@ class BaseRecurrent(Layer):
         for t in reversed(range(steps)):
             if grad_seq is not None:
                 d_states[0] = d_states[0] + grad_seq[t]       # h_t is also an output
-            dxp, dhp, direct = self._cell_backward(d_states, [s[t] for s in seq], cache, t)
+            through = d_states if keep is None else [d * real[t] for d in d_states]   # m_t ds_t
+            dxp, dhp, direct = self._cell_backward(through, [s[t] for s in seq], cache, t)
             d_x_proj[t] = dxp
             d_h_proj[t] = dhp
             d_h_prev = dhp @ W_hh                             # dL/dh_{t-1} through H_p = h W_hh^T
             if direct[0] is not None:
                 d_h_prev += direct[0]                         #   + the cell's direct path
-            d_states = [d_h_prev] + list(direct[1:])
+            new_d = [d_h_prev] + list(direct[1:])
+            if keep is not None:                              #   + (1 - m_t) ds_t: a kept state
+                new_d = [d_prev + d * skipped[t] for d_prev, d in zip(new_d, d_states)]
+            d_states = new_d
         # weight gradients: one product over all (t, n) each
         rows = steps * n
         h_prev = seq[0][:-1].reshape(rows, self.units)
@@ -280,5 +339,5 @@ class BaseRecurrent(Layer):
         config = super().get_config()
         config.update(units=self.units, return_sequences=self.return_sequences,
                       go_backwards=self.go_backwards, use_bias=self.use_bias,
-                      **self.param_specs_config())
+                      zero_output_for_mask=self.zero_output_for_mask, **self.param_specs_config())
         return config

@@ -16,7 +16,9 @@ sample weights :math:`w_i` (1 when not given):
     D = N \\text{ for reduction "mean"}, \\; D = 1 \\text{ for "sum"}.
 
 So with ``"mean"`` a weight of 2 counts a sample twice in the numerator but the divisor stays
-``N`` (the number of rows), as in Keras.
+``N`` (the number of rows), as in Keras. For outputs (N, T, ...) a weight may be given per
+position, (N, T), and a sequence mask becomes such weights (:func:`masked_weights`: masked steps
+0, the mean taken over the real steps), see :mod:`.positions`.
 
 Conventions shared by all losses:
 
@@ -45,8 +47,9 @@ Registry (:data:`REGISTRY`): ``get("mse")``, ``get({"name": "huber", "delta": 2.
 ``names()`` lists the known names; ``register(name, value_fn, gradient_fn)`` adds a user loss.
 
 One family per module: :mod:`.kernels` (stable kernels, reductions, ``EPSILON``), :mod:`.base`
-(the contract), :mod:`.regression`, :mod:`.robust`, :mod:`.crossentropy`, :mod:`.focal`,
-:mod:`.hinge`, :mod:`.overlap` and :mod:`.user`; this module holds the registry.
+(the contract), :mod:`.positions` (weights per position and masks), :mod:`.regression`,
+:mod:`.robust`, :mod:`.crossentropy`, :mod:`.focal`, :mod:`.hinge`, :mod:`.overlap` and
+:mod:`.user`; this module holds the registry.
 """
 
 import functools
@@ -64,6 +67,7 @@ from .focal import BinaryFocalCrossentropy, CategoricalFocalCrossentropy
 from .hinge import CategoricalHinge, Hinge, SquaredHinge
 from .kernels import EPSILON
 from .overlap import CosineSimilarity, Dice, Tversky
+from .positions import masked_weights
 from .regression import (
     MeanAbsoluteError,
     MeanAbsolutePercentageError,
@@ -77,7 +81,7 @@ from .robust import Huber, LogCosh, Pinball, SmoothL1
 from .user import _FunctionLoss
 
 __all__ = [
-    "Loss", "REGISTRY", "EPSILON", "get", "names", "register",
+    "Loss", "REGISTRY", "EPSILON", "get", "names", "register", "masked_weights",
     "SumSquaredError", "MeanSquaredError", "MeanAbsoluteError", "RootMeanSquaredError",
     "MeanSquaredLogarithmicError", "MeanAbsolutePercentageError", "Poisson",
     "Huber", "LogCosh", "SmoothL1", "Pinball",

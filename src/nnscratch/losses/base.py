@@ -6,6 +6,7 @@ from .. import checks
 from ..errors import DataError, ShapeError
 from ..registry import Configurable
 from .kernels import _batch_weights_shape, _ignoring_underflow
+from .positions import per_position
 
 
 class Loss(Configurable):
@@ -13,7 +14,9 @@ class Loss(Configurable):
 
     The base class owns the batch reduction and sample weights (:meth:`value`,
     :meth:`gradient`) and input checking (:meth:`_prepare`); ``get_config`` and ``repr`` come
-    from :class:`~nnscratch.registry.Configurable`.
+    from :class:`~nnscratch.registry.Configurable`. A ``sample_weight`` is one weight per sample
+    (N,), or for outputs (N, T, ...) one per position (N, T) (:mod:`.positions`), which every
+    loss takes, its own ``value``/``gradient``/``value_and_gradient`` included.
 
     Class attributes:
 
@@ -44,6 +47,9 @@ class Loss(Configurable):
         for method in ("per_sample", "per_sample_gradient"):
             if method in vars(cls):
                 setattr(cls, method, _ignoring_underflow(vars(cls)[method]))
+        for method in ("value", "gradient", "value_and_gradient"):   # weights per position
+            if method in vars(cls):
+                setattr(cls, method, per_position(vars(cls)[method]))
 
     def per_sample(self, y_pred, y_true):
         """The loss of each sample, shape ``(N,)``."""
@@ -53,16 +59,19 @@ class Loss(Configurable):
         """Row ``i`` is ``d per_sample[i] / d y_pred[i]``; shaped like ``y_pred``."""
         raise NotImplementedError
 
+    @per_position
     def value(self, y_pred, y_true, sample_weight=None):
         """The batch loss :math:`\\frac{1}{D}\\sum_i w_i l_i`, a Python float."""
         with np.errstate(under="ignore"):
             return self._reduce(self.per_sample(y_pred, y_true), sample_weight)
 
+    @per_position
     def gradient(self, y_pred, y_true, sample_weight=None):
         """The exact derivative of :meth:`value` with respect to ``y_pred``: ``w_i g_i / D``."""
         with np.errstate(under="ignore"):
             return self._scale(self.per_sample_gradient(y_pred, y_true), sample_weight)
 
+    @per_position
     def value_and_gradient(self, y_pred, y_true, sample_weight=None):
         """``(value(...), gradient(...))`` in one call: what a training step needs.
 

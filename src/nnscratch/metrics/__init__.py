@@ -10,7 +10,8 @@ around it that carries its settings and name, so ``Network(metrics=["accuracy", 
 ``{"name": "top_k_accuracy", "k": 3}`` both work. :func:`confusion_matrix` returns a matrix,
 not a scalar, and is a function only.
 
-- ``inputs.py``: input checks and :func:`class_labels` (how classes are read from outputs);
+- ``inputs.py``: input checks, :func:`class_labels` (how classes are read from outputs) and
+  :func:`real_steps` (a sequence mask: every metric takes ``mask=`` and scores real steps only);
 - ``confusion.py``: :func:`confusion_matrix` and the per-class counts behind precision/recall;
 - ``classification.py``: accuracy, binary and top-k accuracy, precision, recall, F1;
 - ``regression.py``: MAE, MSE, RMSE, R²;
@@ -36,11 +37,11 @@ from .classification import (
     top_k_accuracy,
 )
 from .confusion import confusion_matrix
-from .inputs import class_labels
+from .inputs import class_labels, real_steps
 from .regression import R2, MeanAbsoluteError, MeanSquaredError, RootMeanSquaredError, mae, mse, r2, rmse
 
 __all__ = ["Metric", "REGISTRY", "ALIASES", "get", "names", "greater_is_better", "AVERAGES",
-           "class_labels", "confusion_matrix", "accuracy", "binary_accuracy", "top_k_accuracy",
-           "precision", "recall", "f1", "mae", "mse", "rmse", "r2", "Accuracy", "BinaryAccuracy",
-           "TopKAccuracy", "AveragedMetric", "Precision", "Recall", "F1", "MeanAbsoluteError",
-           "MeanSquaredError", "RootMeanSquaredError", "R2"]
+           "class_labels", "real_steps", "confusion_matrix", "accuracy", "binary_accuracy",
+           "top_k_accuracy", "precision", "recall", "f1", "mae", "mse", "rmse", "r2", "Accuracy",
+           "BinaryAccuracy", "TopKAccuracy", "AveragedMetric", "Precision", "Recall", "F1",
+           "MeanAbsoluteError", "MeanSquaredError", "RootMeanSquaredError", "R2"]

@@ -2,6 +2,7 @@
 ``greater_is_better``)."""
 
 from ..registry import Configurable, Registry
+from .inputs import real_steps
 
 
 class Metric(Configurable):
@@ -17,6 +18,10 @@ class Metric(Configurable):
     (class attributes of those names, ``function`` a staticmethod, work as well). Its
     ``hyperparameters`` are keyword arguments passed on to the function, kept as attributes of
     the same names.
+
+    ``metric(y_pred, y_true, mask=m)`` with a sequence mask ``m`` (N, T) (True at real steps)
+    scores the real steps only, each as one sample (:func:`~nnscratch.metrics.inputs.real_steps`):
+    masked steps have weight 0.
     """
 
     greater_is_better = True
@@ -30,7 +35,9 @@ class Metric(Configurable):
         if greater_is_better is not None:
             cls.greater_is_better = greater_is_better
 
-    def __call__(self, y_pred, y_true):
+    def __call__(self, y_pred, y_true, mask=None):
+        if mask is not None:
+            y_pred, y_true = real_steps(y_pred, y_true, mask)
         function = type(self).function
         return function(y_pred, y_true, **{p: getattr(self, p) for p in self.hyperparameters})
 

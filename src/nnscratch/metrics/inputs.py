@@ -85,6 +85,25 @@ def class_labels(y_pred, y_true, threshold=0.5):
     return predicted.astype(np.int64, copy=False), actual.astype(np.int64, copy=False)
 
 
+def real_steps(y_pred, y_true, mask):
+    """The predictions and targets of the real steps only: ``y_pred[mask]``, ``y_true[mask]``.
+
+    ``mask`` (N, T) is a sequence mask (True at real steps, see
+    :mod:`nnscratch.layers.masking`) for ``y_pred`` (N, T, ...) and ``y_true`` (N, T, ...) or
+    labels (N, T); each real step becomes one sample, masked steps are left out.
+    """
+    mask = np.asarray(mask)
+    if mask.dtype.kind not in "biuf":
+        raise DataTypeError(f"a metric's mask must hold booleans, got dtype {mask.dtype}")
+    y_pred, y_true = np.asarray(y_pred), np.asarray(y_true)
+    for name, array in (("y_pred", y_pred), ("y_true", y_true)):
+        if mask.ndim != 2 or array.shape[:2] != mask.shape:
+            raise ShapeError(f"a metric with a mask (N, T) expects {name} shaped (N, T, ...), got "
+                             f"mask {mask.shape} and {name} {array.shape}")
+    mask = mask.astype(bool, copy=False)
+    return y_pred[mask], y_true[mask]
+
+
 def safe_divide(numerator, denominator):
     """numerator / denominator, with 0 where the denominator is 0 (scikit-learn's zero_division=0)."""
     numerator = np.asarray(numerator, dtype=np.float64)

@@ -16,12 +16,14 @@ For a model with outputs :math:`\\hat y_k` the training step is the article's, o
 
 import math
 
-import numpy as np
-
-from .. import checks
-from ..data import as_numeric_array, batch_slices, check_same_length
+from ..data import as_numeric_array, check_same_length
 from ..errors import ConfigError, ShapeError, TrainingError
+from ..layers.masking import may_make_masks
+from ..losses import masked_weights
+from ..sequences import pad_ragged
 from ..training import fit as fit_loop
+from ..training.inference import evaluate_batches, predict_batches
+from ..training.sources import ArraySource, inference_source
 from ..training.targets import prepare_target, sample_weights
 from . import graph
 
@@ -50,12 +52,16 @@ class Engine:
         """``x`` as a list of checked arrays of the model's dtype, one per input.
 
         A model with one input takes its array as it is (a dict by name works too); with
-        several, a list in the order of the inputs or a dict by input name.
+        several, a list in the order of the inputs or a dict by input name. An input read by
+        layers that make masks also takes a list of sequences of different lengths, padded at
+        the end (:func:`nnscratch.sequences.pad_ragged`).
         """
         if len(self.inputs) == 1 and not isinstance(x, dict):
             xs = [x]
         else:
             xs = _by_name(x, self.input_names, name)
+        xs = [pad_ragged(data, *padding, name=name)                 # lists of sequences
+              for data, padding in zip(xs, graph.input_padding(self))]
         arrays = []
         for tensor, array, label in zip(self.inputs, xs, self.input_names):
             where = name if len(xs) == 1 else f"{name}[{label!r}]"
@@ -98,14 +104,29 @@ class Engine:
 
     # -- forward and backward ------------------------------------------------------------------
     def forward_all(self, xs, training=False):
-        """Every node's output for prepared inputs ``xs``: ``{tensor id: array}``."""
-        if self._chain is not None:                  # a plain chain: layer after layer
+        """Every node's output for prepared inputs ``xs``: ``{tensor id: array}``, and the
+        masks some carry (under ``graph.mask_key(tensor id)``)."""
+        chain = self._chain
+        if chain is not None and not self._chain_masks(chain):   # a plain chain: layer after layer
             x = xs[0]
-            for layer in self._chain:
+            for layer in chain:
                 x = layer.forward(x, training)
             return {self.outputs[0].id: x}
+        if chain is not None:                        # a chain whose layers make masks: carry them
+            x, mask = xs[0], None
+            for layer in chain:
+                x, mask = graph.forward_with_mask(layer, x, training, mask)
+            out = self.outputs[0].id
+            return {out: x} if mask is None else {out: x, graph.mask_key(out): mask}
         values = {t.id: x for t, x in zip(self.inputs, xs)}
         return graph.run_forward(self.nodes, values, training, self._shared)
+
+    def _chain_masks(self, chain):
+        """Whether a layer of the chain may make a mask (worked out once per chain)."""
+        known = self.__dict__.get("_chain_mask_flag")
+        if known is None or known[0] is not chain:
+            known = self._chain_mask_flag = (chain, may_make_masks(chain))
+        return known[1]
 
     def backward_all(self, grads, values, fused=None):
         """Backpropagate ``{tensor id: dL/dtensor}`` (and fused ``{node: dL/dz}``) through the
@@ -149,16 +170,21 @@ class Engine:
 
     def _output_losses(self, values, ys, weights, with_gradient):
         """Each output's loss; with ``with_gradient`` also ``{tensor id: dL/dy}`` and the
-        ``{node: dL/dz}`` of fused outputs, each scaled by its loss weight."""
+        ``{node: dL/dz}`` of fused outputs, each scaled by its loss weight.
+
+        An output that carries a mask weighs its masked steps 0 (``losses.masked_weights``).
+        """
         spec, losses, grads, fused = self.outputs_spec, [], {}, {}
         for k, tensor in enumerate(self.outputs):
             loss, logit_loss, w = spec.losses[k], self._fused[k], spec.weights[k]
             source = tensor.node.layer.last_z if logit_loss is not None else values[tensor.id]
             scorer = logit_loss if logit_loss is not None else loss
+            mask = values.get(graph.mask_key(tensor.id))
+            weights_k = weights if mask is None else masked_weights(scorer, mask, weights)
             if not with_gradient:
-                losses.append(float(scorer.value(source, ys[k], weights)))
+                losses.append(float(scorer.value(source, ys[k], weights_k)))
                 continue
-            value, grad = scorer.value_and_gradient(source, ys[k], weights)
+            value, grad = scorer.value_and_gradient(source, ys[k], weights_k)
             losses.append(float(value))
             if w != 1.0:
                 grad = grad * w
@@ -175,7 +201,8 @@ class Engine:
 
         ``x`` and ``y`` are arrays (one input, one output) or lists of them. The loss includes
         the weight penalties and the gradients their derivatives. With ``return_input_grad``
-        also returns dL/dx. Each output's loss is left in ``last_output_losses``.
+        also returns dL/dx. Each output's loss is left in ``last_output_losses``, each
+        output's mask (or None) in ``last_output_masks``.
         """
         xs = x if isinstance(x, list) else [x]
         ys = y if isinstance(y, list) else [y]
@@ -183,6 +210,7 @@ class Engine:
         self._values = values
         outputs = [values[t.id] for t in self.outputs]
         self.last_output = outputs[0] if len(outputs) == 1 else outputs
+        self.last_output_masks = [values.get(graph.mask_key(t.id)) for t in self.outputs]
         losses, grads, fused = self._output_losses(values, ys, sample_weight, True)
         for layer in self._first_layers:   # nothing reads dL/dx: the first layers may skip it
             layer.input_grad_needed = return_input_grad
@@ -221,29 +249,39 @@ class Engine:
         return loss
 
     # -- training and inference ----------------------------------------------------------------
-    def fit(self, x, y, epochs=1, batch_size=None, shuffle=True, seed=None, verbose=1,
+    def fit(self, x, y=None, epochs=1, batch_size=None, shuffle=True, seed=None, verbose=1,
             validation_data=None, validation_split=0.0, callbacks=None, sample_weight=None,
-            class_weight=None, initial_epoch=0):
+            class_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None):
         """Train by gradient descent; returns a :class:`~nnscratch.callbacks.History`.
 
-        The loop lives in :mod:`nnscratch.training.loop`, apart from the model.
+        The loop lives in :mod:`nnscratch.training.loop`, apart from the model; the data
+        forms in :mod:`nnscratch.training.sources`.
 
         Parameters
         ----------
         x, y : array-like, or lists / dicts of them (several inputs or outputs)
             Inputs (N, ...) and targets (N, outputs), or integer labels (N,) for a sparse loss.
+            Without ``y``, ``x`` is a data source: a :class:`~nnscratch.data.Dataset` (read
+            ``batch_size`` indices at a time, shuffled by index), or an iterable of batches
+            ``(x, y)`` / ``(x, y, sample_weight)`` used as they come. A re-iterable (a list, an
+            object whose ``__iter__`` returns a fresh iterator) is one epoch per pass; a
+            generator is read on across epochs and needs ``steps_per_epoch`` for more than one.
         epochs : int
             The epoch to train up to, as in Keras: ``epochs - initial_epoch`` passes over the
             data (the article's iterations when ``batch_size=None``).
         batch_size : int or None
-            Samples per gradient step; None uses the whole set at once, as in the article.
+            Samples per gradient step; None uses the whole set at once, as in the article
+            (leave it None for an iterable of batches).
         shuffle : bool
-            Reshuffle the samples every epoch (mini-batches only).
+            Reshuffle the samples every epoch (mini-batches of arrays or a Dataset).
         seed : int, optional
             Seeds the shuffling for this call (otherwise the model's seed stream is used).
         verbose : 0, 1 or 2
-            0 silent; 1 a progress bar on a terminal, quiet otherwise; 2 a line per epoch.
-        validation_data : (x_val, y_val) or (x_val, y_val, w_val), optional
+            0 silent; 1 a progress bar on a terminal or in a notebook, quiet otherwise; 2 a
+            line per epoch.
+        validation_data : (x_val, y_val) or (x_val, y_val, w_val), a Dataset or an iterable
+            of batches, optional; evaluated in batches after every epoch
         validation_split : float
             Fraction of the data, taken from the end before shuffling, held out for validation.
         callbacks : list of Callback
@@ -253,46 +291,65 @@ class Engine:
             ``{class: weight}`` multiplying the weight of each sample of that class.
         initial_epoch : int
             Epoch to start counting from (when resuming from a checkpoint of that epoch).
+        steps_per_epoch, validation_steps : int, optional
+            Batches per epoch taken from an iterable or generator (needed for an endless one).
+        validation_batch_size : int, optional
+            Batch of the validation pass (default ``batch_size``, or 32 when that is None).
         """
         return fit_loop(self, x, y, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
                         seed=seed, verbose=verbose, validation_data=validation_data,
                         validation_split=validation_split, callbacks=callbacks,
                         sample_weight=sample_weight, class_weight=class_weight,
-                        initial_epoch=initial_epoch)
+                        initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
+                        validation_steps=validation_steps,
+                        validation_batch_size=validation_batch_size)
 
-    def metric_values(self, outputs, ys):
-        """``[{metric name: value}]`` per output, from outputs and targets (lists, or arrays)."""
+    def metric_values(self, outputs, ys, masks=None):
+        """``[{metric name: value}]`` per output, from outputs and targets (lists, or arrays).
+
+        ``masks`` (one per output, None where it has none): an output's metrics score its
+        real steps only (``metric(out, y, mask=mask)``).
+        """
         outputs = outputs if isinstance(outputs, list) else [outputs]
         ys = ys if isinstance(ys, list) else [ys]
-        return [{m.name: m(out, y) for m in metrics}
-                for metrics, out, y in zip(self.outputs_spec.metrics, outputs, ys)]
+        masks = masks or [None] * len(outputs)
+        return [{m.name: m(out, y) if mask is None else m(out, y, mask=mask) for m in metrics}
+                for metrics, out, y, mask in zip(self.outputs_spec.metrics, outputs, ys, masks)]
 
-    def predict(self, x, batch_size=None):
-        """The model's outputs for ``x`` (inference mode: no dropout, running statistics)."""
-        xs = self.prepare_inputs(x)
-        if batch_size is None:
-            return self.forward(xs if len(xs) > 1 else xs[0], training=False)
-        batch_size = checks.positive_int(batch_size, "batch_size")
-        pieces = [self.forward([a[s] for a in xs] if len(xs) > 1 else xs[0][s], training=False)
-                  for s in batch_slices(len(xs[0]), batch_size)]
-        if len(self.outputs) == 1:
-            return np.concatenate(pieces)
-        return [np.concatenate([p[k] for p in pieces]) for k in range(len(self.outputs))]
+    def predict(self, x, batch_size=32, steps=None):
+        """The model's outputs for ``x`` (inference mode: no dropout, running statistics).
 
-    def evaluate_prepared(self, xs, ys, weights=None):
-        """``{"loss": ..., metrics...}`` of prepared lists of inputs and targets."""
+        Runs ``batch_size`` samples at a time (None: 32, as Keras), so memory holds the model,
+        one batch's activations and the outputs. ``x`` is arrays, a
+        :class:`~nnscratch.data.Dataset`, or an iterator / iterable object (not a list) of
+        batches ``x`` or ``(x, ...)``, of which ``steps`` are read when given.
+        """
+        return predict_batches(self, inference_source(self, x, None, None, batch_size, steps,
+                                                      with_targets=False))
+
+    def evaluate_batch(self, xs, ys, weights=None):
+        """``(losses, outputs, masks)`` of one prepared batch, each a list with one entry per
+        output (a mask None where the output carries none), in inference mode."""
         values = self.forward_all(xs, training=False)
         losses, _, _ = self._output_losses(values, ys, weights, False)
-        total = sum(w * v for w, v in zip(self.outputs_spec.weights, losses)) + self.penalty()
-        outputs = [values[t.id] for t in self.outputs]
-        return self.outputs_spec.logs(total, losses, self.metric_values(outputs, ys))
+        return (losses, [values[t.id] for t in self.outputs],
+                [values.get(graph.mask_key(t.id)) for t in self.outputs])
 
-    def evaluate(self, x, y, sample_weight=None):
-        """``{"loss": ..., "<metric>": ...}`` on the given data, in inference mode."""
-        xs, ys = self.prepare_inputs(x), self.prepare_targets(y)
-        for target in ys:
-            check_same_length(xs[0], target)
-        return self.evaluate_prepared(xs, ys, self.sample_weights(ys, sample_weight, None))
+    def evaluate_prepared(self, xs, ys, weights=None, batch_size=None):
+        """``{"loss": ..., metrics...}`` of prepared lists of inputs and targets, in batches of
+        ``batch_size`` (None: one batch)."""
+        return evaluate_batches(self, ArraySource(xs, ys, weights, batch_size))
+
+    def evaluate(self, x, y=None, sample_weight=None, batch_size=32, steps=None):
+        """``{"loss": ..., "<metric>": ...}`` on the given data, in inference mode.
+
+        Runs ``batch_size`` samples at a time (None: 32); the loss is the mean over all the
+        data put together from the batches (:mod:`nnscratch.training.inference`). Without
+        ``y``, ``x`` is a :class:`~nnscratch.data.Dataset` or an iterable of ``(x, y)`` /
+        ``(x, y, sample_weight)`` batches, of which ``steps`` are read when given.
+        """
+        return evaluate_batches(self, inference_source(self, x, y, sample_weight, batch_size,
+                                                       steps, with_targets=True))
 
     def state_arrays(self):
         """Every parameter and buffer array, in layer order (the packed parameters as one).

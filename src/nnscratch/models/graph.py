@@ -24,11 +24,19 @@ parameters :math:`\theta` used :math:`k` times, and by the same rule
 so its parameter gradients are summed over its calls. A layer keeps one cache (what its
 backward needs), so for a shared layer each node keeps a copy of the layer's state right after
 its own forward, put back before its own backward (:func:`snapshot` / :func:`restore`).
+
+**Masks** (:mod:`nnscratch.layers.masking`): a tensor may carry a mask (N, T), kept in the
+same ``values`` table under :func:`mask_key`. Forward, each node's layer gets its inputs'
+masks through a ``mask`` keyword when its ``forward`` takes one, and says what mask its own
+output carries (``compute_mask``); :func:`forward_with_mask` is that one step, shared with a
+plain chain. A mask gets no gradient: backward is unchanged, each layer that used a mask having
+kept it for its own backward.
 """
 
 import numpy as np
 
 from ..errors import ConfigError
+from ..layers.masking import takes_mask
 from ..symbolic import SymbolicTensor
 
 
@@ -136,6 +144,24 @@ def _is_object(value):
                                   type(None), np.generic))
 
 
+def input_padding(model):
+    """``[(padding value, sequence length)]``, one per model input: the value that the layers
+    reading the input mask (``Embedding(mask_zero=True)``: 0, ``Masking``: its ``mask_value``)
+    when they all agree on one, else None; and the input's length T (None before a Network is
+    built). What ``fit``/``predict`` pad a list of sequences with
+    (:func:`nnscratch.sequences.pad_ragged`)."""
+    if not model.built:                 # a Network before its first data: its first layer reads it
+        first = model.layers[0] if model.layers else None
+        return [(getattr(first, "padding_value", None), None)]
+    padding = []
+    for tensor in model.inputs:
+        values = {getattr(node.layer, "padding_value", None)
+                  for node in model.nodes if tensor in node.inputs}
+        value = values.pop() if len(values) == 1 else None
+        padding.append((value, tensor.shape[0] if value is not None else None))
+    return padding
+
+
 # -- forward and backward ----------------------------------------------------------------------
 
 def node_options(node, values):
@@ -144,20 +170,42 @@ def node_options(node, values):
             for k, v in node.options.items()}
 
 
+def mask_key(tensor_id):
+    """Where the mask of tensor ``tensor_id`` is kept in a ``values`` table (absent: none)."""
+    return ("mask", tensor_id)
+
+
+def forward_with_mask(layer, x, training, mask, options=None):
+    """``(y, mask of y)``: ``layer.forward`` on ``x`` carrying ``mask`` (None; a list, one per
+    input, for a layer of several inputs), the mask handed to a layer whose ``forward`` takes
+    one, then the output's mask from ``layer.compute_mask``. A ``mask`` given in the layer's
+    call (``options``) wins over the carried one, as in Keras."""
+    if options and "mask" in options:
+        mask = options["mask"]
+    elif mask is not None and takes_mask(layer):
+        options = {**(options or {}), "mask": mask}
+    y = layer.forward(x, training, **options) if options else layer.forward(x, training)
+    return y, layer.compute_mask(x, mask)
+
+
 def run_forward(nodes, values, training, shared):
-    """Run every node on the values of its inputs; ``values`` maps tensor id -> array.
+    """Run every node on the values of its inputs; ``values`` maps tensor id -> array, and
+    :func:`mask_key` of a tensor id -> its mask where it has one.
 
     ``shared``: ids of layers called at more than one node, whose state is kept per node.
     """
     for node in nodes:
         layer = node.layer
         args = [values[t.id] for t in node.inputs]
-        x = args if getattr(layer, "multiple_inputs", False) else args[0]
-        options = node_options(node, values) if node.options else None
-        if options:
-            values[node.output.id] = layer.forward(x, training, **options)
+        masks = [values.get(mask_key(t.id)) for t in node.inputs]
+        if getattr(layer, "multiple_inputs", False):
+            x, mask = args, (masks if any(m is not None for m in masks) else None)
         else:
-            values[node.output.id] = layer.forward(x, training)
+            x, mask = args[0], masks[0]
+        options = node_options(node, values) if node.options else None
+        values[node.output.id], out_mask = forward_with_mask(layer, x, training, mask, options)
+        if out_mask is not None:
+            values[mask_key(node.output.id)] = out_mask
         if id(layer) in shared:
             node.cache = snapshot(layer)
     return values

@@ -31,8 +31,10 @@ from ..data import as_numeric_array
 from ..errors import ConfigError, ShapeError
 from ..layers.base import Layer
 from ..layers.memory import check_batch, check_network
+from ..sequences import pad_ragged
 from ..symbolic import Input, call_layer
 from ..training.targets import prepare_target
+from . import graph
 from .model import Model
 from .outputs import Outputs
 
@@ -116,6 +118,8 @@ class Network(Model):
 
     def prepare_inputs(self, x, name="x"):
         """``[x]`` checked and cast to the network's dtype; builds the network on first use."""
+        if not isinstance(x, dict):                 # a list of sequences, for a first layer
+            x = pad_ragged(x, *graph.input_padding(self)[0], name=name)   # that makes masks
         if not isinstance(x, dict) and (not self.built or np.shape(x)[1:] != self.input_shape):
             x = as_numeric_array(x, name, dtype=self.dtype, min_ndim=2)    # a clear error first
             self.ensure_built(x.shape[1:])

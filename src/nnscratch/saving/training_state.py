@@ -19,6 +19,13 @@ A file saved with ``include_optimizer=True`` holds, so that ``load`` followed by
 
 :func:`state_of` writes it; :func:`restore` checks all of it against the network's optimizer
 and generators before it changes anything.
+
+No position inside an epoch is saved, because none is needed: files are written at epoch ends
+(``ModelCheckpoint``, or ``save`` after ``fit``), and ``fit`` draws each epoch's order of the
+samples from ``network.shuffle_rng`` when the epoch starts, for arrays and for a
+:class:`~nnscratch.data.Dataset` alike, so the saved generator draws the next epoch's order
+again. An iterable of batches keeps its own order: a re-iterable starts again every epoch; a
+generator goes on from wherever the caller starts it.
 """
 
 import numpy as np

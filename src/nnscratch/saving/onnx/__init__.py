@@ -12,8 +12,12 @@ its running statistics):
   ``("N", *network.input_shape)`` and one output named ``"output"`` shaped
   ``("N", *network.output_shape)``; a Model (a graph) has its inputs and outputs, in order,
   under the model's names (``model.input_names``, ``model.output_names``), each shaped
-  ``("N", *its per-sample shape)``. The batch size is free, every other size is the one the
-  model was built for;
+  ``("N", *its per-sample shape)``. The batch size is free; so is the length of sequences,
+  named ``"T"``, where every layer on the time axis computes the same for any length
+  (:mod:`.sequences`); every other size is the one the model was built for;
+- the masks a model carries (``Embedding(mask_zero=True)``, ``Masking``) are computed in the
+  graph and reach recurrent layers as ONNX's ``sequence_lens``, which is exact for end-padded
+  sequences (see :mod:`.sequences`);
 - every layer call is converted in the model's order, reading its inputs' tensors; a tensor
   that fans out is read by several nodes, a shared layer's weights are written once per call;
 - ONNX opset 17 (the first with ``LayerNormalization``) and IR version 8, the lowest that
@@ -36,16 +40,19 @@ raise :class:`~nnscratch.errors.MissingDependencyError`.
 """
 
 import importlib.metadata
+import inspect
 
 import numpy as np
 
 from ...errors import ConfigError, ExportError, NotBuiltError, require
+from ...layers.masking import takes_mask
 from ...symbolic import SymbolicTensor
 from ..atomic import check_path, write_atomic
 from ..common import is_network, is_stack
 from .dense import describe
 from .graph import GraphBuilder
 from .registry import LAYER_CONVERTERS, LAYER_OPTIONS, NOT_EXPORTABLE, layer_converter
+from .sequences import output_mask, time_axes
 
 __all__ = ["export_onnx", "to_onnx", "OPSET", "INPUT_NAME", "OUTPUT_NAME", "LAYER_CONVERTERS",
            "NOT_EXPORTABLE"]
@@ -93,12 +100,13 @@ def _names(network):
     return inputs, outputs
 
 
-def _convert_node(b, node, names):
-    """Append the ONNX nodes of one layer call; returns its output tensor's name.
+def _convert_node(b, node, names, masks):
+    """Append the ONNX nodes of one layer call; returns its output tensor's name and mask.
 
-    ``names`` maps a symbolic tensor's id to its ONNX name. Options the converter takes are
-    passed as keywords (a symbolic tensor as ``(name, per-sample shape)``); any other option
-    that is not None is refused.
+    ``names`` maps a symbolic tensor's id to its ONNX name, ``masks`` to the name of its mask
+    where it carries one. Options the converter takes are passed as keywords (a symbolic tensor
+    as ``(name, per-sample shape)``); any other option that is not None is refused. A layer
+    that consumes masks gets its inputs' as the keyword ``mask``.
     """
     layer = node.layer
     taken = LAYER_OPTIONS.get(type(layer), ())
@@ -112,9 +120,18 @@ def _convert_node(b, node, names):
         if key in taken:
             options[key] = value
     xs, shapes = [names[t.id] for t in node.inputs], [t.shape for t in node.inputs]
+    mask = [masks.get(t.id) for t in node.inputs]
     if not getattr(layer, "multiple_inputs", False):
-        xs, shapes = xs[0], shapes[0]
-    return layer_converter(layer)(b, layer, xs, shapes, **options)
+        xs, shapes, mask = xs[0], shapes[0], mask[0]
+    elif all(m is None for m in mask):
+        mask = None
+    if mask is not None and takes_mask(layer):
+        if "mask" not in inspect.signature(layer_converter(layer)).parameters:
+            raise ExportError(f"cannot export {describe(layer)}: it takes the sequence mask the "
+                              "model carries to it, and its ONNX form has no masked version")
+        options["mask"] = mask
+    y = layer_converter(layer)(b, layer, xs, shapes, **options)
+    return y, output_mask(b, layer, xs, shapes, mask)
 
 
 def to_onnx(network):
@@ -129,16 +146,23 @@ def to_onnx(network):
     for name in input_names + output_names:
         b.reserve(name)
     names = {t.id: name for t, name in zip(network.inputs, input_names)}
+    masks = {}
     for node in network.nodes:
-        names[node.output.id] = _convert_node(b, node, names)
+        names[node.output.id], mask = _convert_node(b, node, names, masks)
+        if mask is not None:
+            masks[node.output.id] = mask
     for tensor, name in zip(network.outputs, output_names):
         b.nodes.append(b.helper.make_node("Identity", [names[tensor.id]], [name],
                                           name=b.fresh(f"{name}/Identity")))
 
     helper = onnx.helper
+    time = time_axes(network, input_names)           # {tensor id: "T"}: lengths left free
 
     def declared(name, tensor):
-        return helper.make_tensor_value_info(name, b.FLOAT, ["N", *tensor.shape])
+        dims = ["N", *tensor.shape]
+        if tensor.id in time:
+            dims[1] = time[tensor.id]
+        return helper.make_tensor_value_info(name, b.FLOAT, dims)
 
     graph = helper.make_graph(
         b.nodes, network.name or "nnscratch_network",

@@ -6,8 +6,9 @@ for constant tensors, and get back the name of the tensor produced. The builder 
 calls into ``onnx.helper.make_node`` and ``numpy_helper.from_array``, so the ``onnx`` package is
 imported only when an export actually runs.
 
-Every tensor in the graph is float32 except token ids and shape/axis constants (int64) and
-attention masks (bool): a float64 network's weights are rounded to float32 here, in one place.
+Every tensor in the graph is float32 except token ids and shape/axis constants (int64),
+sequence lengths (int32) and masks (bool): a float64 network's weights are rounded to float32
+here, in one place.
 """
 
 import re
@@ -33,12 +34,14 @@ class GraphBuilder:
         self.numpy_helper = onnx.numpy_helper
         self.FLOAT = onnx.TensorProto.FLOAT
         self.INT64 = onnx.TensorProto.INT64
+        self.INT32 = onnx.TensorProto.INT32
         self.BOOL = onnx.TensorProto.BOOL
         self.nodes = []
         self.initializers = []
         self._used = set()
         self._scalars = {}
         self._reversed_from = {}   # a time-reversed tensor -> the tensor it reverses
+        self.masks = {}            # (layer name, input tensor) -> the mask that call makes
 
     # -- names -----------------------------------------------------------------------------
     def fresh(self, hint):
@@ -89,6 +92,16 @@ class GraphBuilder:
                                                 name=self.fresh(f"{hint}/{op_type}_node"),
                                                 **attributes))
         return names[0] if outputs == 1 else names
+
+    def step_mask(self, mask, hint):
+        """A sequence mask (N, T) as (N, T, 1), to pick whole steps of (N, T, F) by ``Where``."""
+        return self.op("Unsqueeze", [mask, self.ints(f"{hint}/axes", [-1])], hint)
+
+    def sequence_lengths(self, mask, hint):
+        """The real steps of each sequence of a mask (N, T): ONNX's ``sequence_lens`` (int32)."""
+        steps = self.op("Cast", [mask], hint, to=self.INT32)
+        return self.op("ReduceSum", [steps, self.ints(f"{hint}/time_axis", [1])], hint,
+                       keepdims=0)
 
     def reverse_time(self, x, hint, axis=1):
         """``x`` with ``axis`` reversed (a Slice with step -1); reversing twice gives ``x`` back."""

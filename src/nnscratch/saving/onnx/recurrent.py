@@ -26,6 +26,9 @@ picking step t and the activation's own converter.
 Bidirectional exports its two copies as two operators (each as above) and merges their
 outputs as the layer does: ``Concat`` on the last axis, ``Add``, ``Mul``, or ``Add`` times 1/2.
 With ``return_sequences`` the backward copy's sequence is first put back into input order.
+
+A mask becomes the operators' ``sequence_lens`` (exact for end-padded sequences), or ``Where``
+at each step of the unrolled SimpleRNN: see :mod:`.sequences`.
 """
 
 import numpy as np
@@ -55,16 +58,16 @@ def _unsqueeze(b, x, axis, hint):
     return b.op("Unsqueeze", [x, b.ints(f"{hint}/axes", [axis])], hint)
 
 
-def recurrent_output(b, cell, params, x, in_shape, hint, where):
+def recurrent_output(b, cell, params, x, in_shape, hint, where, mask=None):
     """The output of recurrent ``cell`` (its configuration) with ``params`` on ``x`` (N, T, F).
 
     ``params`` holds ``W_ih``, ``W_hh`` (and ``b_ih``, ``b_hh``); the result follows nnscratch:
     (N, H), or (N, T, H) in processing order with ``return_sequences``. ``where`` names the
-    layer in error messages.
+    layer in error messages; ``mask`` is the input's (N, T) mask tensor, or None.
     """
     kind = type(cell)
     if kind is SimpleRNN and cell.activation.name not in RNN_ACTIVATIONS:
-        return _unrolled_rnn(b, cell, params, x, in_shape, hint, where)
+        return _unrolled_rnn(b, cell, params, x, in_shape, hint, where, mask)
     order = GATE_ORDER[kind]
     inputs = [b.op("Transpose", [x], hint, perm=[1, 0, 2]),                    # (T, N, F)
               b.weight(f"{hint}.W", _reorder(params["W_ih"], order)[None]),    # (1, G H, F)
@@ -72,6 +75,8 @@ def recurrent_output(b, cell, params, x, in_shape, hint, where):
     if cell.use_bias:
         bias = np.concatenate([_reorder(params["b_ih"], order), _reorder(params["b_hh"], order)])
         inputs.append(b.weight(f"{hint}.B", bias[None]))                       # (1, 2 G H)
+    if mask is not None:
+        inputs += [""] * (4 - len(inputs)) + [b.sequence_lengths(mask, f"{hint}/mask")]
     attributes = {"hidden_size": cell.units,
                   "direction": "reverse" if cell.go_backwards else "forward"}
     if kind is GRU:
@@ -83,12 +88,17 @@ def recurrent_output(b, cell, params, x, in_shape, hint, where):
         return _squeeze(b, y_last, 0, hint)                                    # (N, H)
     y = _squeeze(b, y_all, 1, hint)                                            # (T, N, H)
     y = b.op("Transpose", [y], hint, perm=[1, 0, 2])                           # (N, T, H)
+    if mask is not None and not cell.go_backwards and not cell.zero_output_for_mask:
+        last = _unsqueeze(b, _squeeze(b, y_last, 0, hint), 1, hint)           # (N, 1, H)
+        y = b.op("Where", [b.step_mask(mask, hint), y, last], hint)           # kept: h_len
     return b.reverse_time(y, hint) if cell.go_backwards else y                 # processing order
 
 
-def _unrolled_rnn(b, cell, params, x, in_shape, hint, where):
-    """SimpleRNN as one node group per time step (any exportable activation)."""
+def _unrolled_rnn(b, cell, params, x, in_shape, hint, where, mask=None):
+    """SimpleRNN as one node group per time step (any exportable activation); with a mask,
+    :math:`h_t = m_t f(z_t) + (1 - m_t) h_{t-1}` by ``Where``."""
     steps = in_shape[0]
+    keep = None if mask is None else b.step_mask(mask, f"{hint}/mask")       # (N, T, 1)
     proj = b.op("MatMul", [x, b.weight(f"{hint}.W_ih_T", np.transpose(params["W_ih"]))], hint)
     if cell.use_bias:                                              # p = x W_ih^T + b_ih + b_hh
         bias = np.asarray(params["b_ih"], np.float64) + params["b_hh"]
@@ -101,26 +111,36 @@ def _unrolled_rnn(b, cell, params, x, in_shape, hint, where):
                  step, axis=1)                                                 # p_t (N, H)
         if h is not None:
             z = b.op("Add", [z, b.op("MatMul", [h, W_hh_T], step)], step)      # + h_{t-1} W_hh^T
-        h = convert_activation(b, z, cell.activation, step, where)             # h_t = f(z_t)
+        new = convert_activation(b, z, cell.activation, step, where)           # h_t = f(z_t)
+        if keep is None:
+            h = new
+        else:                                                                  # kept where m_t = 0
+            m_t = b.op("Gather", [keep, b.weight(f"{step}/index", np.int64(t), dtype=np.int64)],
+                       step, axis=1)                                           # (N, 1)
+            h = b.op("Where", [m_t, new, b.scalar(0.0) if h is None else h], step)
+            if cell.zero_output_for_mask:
+                outputs.append(b.op("Where", [m_t, h, b.scalar(0.0)], step))
+                continue
         outputs.append(h)
     if not cell.return_sequences:
         return h
     return b.op("Concat", [_unsqueeze(b, h_t, 1, hint) for h_t in outputs], hint, axis=1)
 
 
-def convert_recurrent(b, layer, x, in_shape):
+def convert_recurrent(b, layer, x, in_shape, mask=None):
     """SimpleRNN, LSTM or GRU."""
-    return recurrent_output(b, layer, layer.params, x, in_shape, layer.name, describe(layer))
+    return recurrent_output(b, layer, layer.params, x, in_shape, layer.name, describe(layer),
+                            mask)
 
 
-def convert_bidirectional(b, layer, x, in_shape):
+def convert_bidirectional(b, layer, x, in_shape, mask=None):
     """Both copies, the backward one's sequence put back in input order, then the merge."""
     hint = layer.name
     halves = []
     for prefix, copy in layer._halves:
         params = {key: layer.params[prefix + key] for key in copy.params}
         halves.append(recurrent_output(b, copy, params, x, in_shape, f"{hint}/{prefix[:-1]}",
-                                       describe(layer)))
+                                       describe(layer), mask))
     y_f, y_b = halves
     if layer.return_sequences:
         y_b = b.reverse_time(y_b, f"{hint}/backward")

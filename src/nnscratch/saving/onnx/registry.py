@@ -31,6 +31,7 @@ from ...layers import (
     GlobalMaxPool1D,
     GlobalMaxPool2D,
     LayerNormalization,
+    Masking,
     Maximum,
     MaxPool1D,
     MaxPool2D,
@@ -62,12 +63,14 @@ from .normalization import convert_batch_norm, convert_layer_norm
 from .pooling import convert_avg_pool, convert_global_avg_pool, convert_global_max_pool, convert_max_pool
 from .recurrent import convert_bidirectional, convert_recurrent
 from .reshape import convert_dropout, convert_flatten, convert_reshape, convert_upsampling
+from .sequences import convert_masking
 
 # layer class -> converter(builder, layer, x, in_shape) -> output tensor name; for a layer of
 # several inputs x and in_shape are lists, one entry per input
 LAYER_CONVERTERS = {
     Dense: convert_dense,
     Embedding: convert_embedding,
+    Masking: convert_masking,
     Conv1D: convert_conv,
     Conv2D: convert_conv,
     Conv2DTranspose: convert_conv_transpose,
