@@ -5,7 +5,6 @@ working as they do with arrays."""
 import io
 import json
 import os
-import statistics
 import subprocess
 import sys
 import textwrap
@@ -410,13 +409,14 @@ def test_fit_over_a_memory_mapped_file_keeps_its_pages_out_of_memory(tmp_path):
 
 
 def test_fit_from_a_generator_takes_about_the_time_of_fit_from_arrays():
-    """Median of alternating rounds; a generous bound here (10% in benchmarks/memory.py)."""
-    x = np.random.default_rng(0).standard_normal((4000, 32)).astype(np.float32)
-    y = np.arange(4000) % 10
+    """The fastest of alternating rounds (the steadiest figure on a busy machine); a generous
+    bound here (medians within 10% in benchmarks/memory.py)."""
+    x = np.random.default_rng(0).standard_normal((16000, 64)).astype(np.float32)
+    y = np.arange(16000) % 10
 
     def net():
-        return ns.Network([ns.Dense(32, activation="relu"), ns.Dense(10, activation="softmax")],
-                          loss="sparse_categorical_crossentropy", seed=0, input_shape=(32,))
+        return ns.Network([ns.Dense(64, activation="relu"), ns.Dense(10, activation="softmax")],
+                          loss="sparse_categorical_crossentropy", seed=0, input_shape=(64,))
 
     def generator():
         for start in range(0, len(x), 32):
@@ -424,12 +424,12 @@ def test_fit_from_a_generator_takes_about_the_time_of_fit_from_arrays():
 
     times = {"arrays": [], "generator": []}
     with threadpool_limits(1):
-        for _ in range(5):
+        for _ in range(7):
             start = time.perf_counter()
             net().fit(x, y, batch_size=32, shuffle=False, verbose=0)
             times["arrays"].append(time.perf_counter() - start)
             start = time.perf_counter()
             net().fit(generator(), verbose=0)
             times["generator"].append(time.perf_counter() - start)
-    ratio = statistics.median(times["generator"]) / statistics.median(times["arrays"])
+    ratio = min(times["generator"]) / min(times["arrays"])
     assert ratio < 1.5, times
