@@ -29,10 +29,15 @@ def add_command(commands, name, summary, doc, epilog, run):
     return parser
 
 
-def add_model_and_data(parser, data_help):
-    """The ``MODEL DATA`` arguments of the commands that apply a trained model to a table."""
+def add_model_command(commands, name, summary, doc, epilog, run, data_help, option):
+    """Register a command that applies a trained model to a table: ``MODEL DATA`` and its one
+    option, given as ``(flag, metavar, help)``; returns its parser."""
+    parser = add_command(commands, name, summary, doc, epilog, run)
     parser.add_argument("model", metavar="MODEL", help="a model file written by 'nnscratch train'")
     parser.add_argument("data", metavar="DATA", help=data_help)
+    flag, metavar, help_text = option
+    parser.add_argument(flag, metavar=metavar, help=help_text)
+    return parser
 
 
 def add_verbose(parser):

@@ -10,7 +10,7 @@ and RMSE in the target's units, and R2.
 import numpy as np
 
 from ... import metrics
-from ..options import add_command, add_model_and_data
+from ..options import add_model_command
 from ..tables import read_table
 from . import common
 
@@ -24,13 +24,11 @@ examples:
 
 def add_parser(commands):
     """Register ``nnscratch evaluate``."""
-    parser = add_command(commands, "evaluate",
-                         "loss and metrics of a trained model on a labelled CSV/NPZ table",
-                         __doc__, EPILOG, run)
-    add_model_and_data(parser, "the labelled table (.csv or .npz)")
-    parser.add_argument("--target", metavar="COLUMN",
-                        help="the column holding the true values (default: the model's target)")
-    return parser
+    return add_model_command(
+        commands, "evaluate", "loss and metrics of a trained model on a labelled CSV/NPZ table",
+        __doc__, EPILOG, run, data_help="the labelled table (.csv or .npz)",
+        option=("--target", "COLUMN",
+                "the column holding the true values (default: the model's target)"))
 
 
 def evaluate_table(network, record, table, target=None):

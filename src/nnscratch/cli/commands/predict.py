@@ -18,7 +18,7 @@ import csv
 import io
 import sys
 
-from ..options import add_command, add_model_and_data
+from ..options import add_model_command
 from ..outputs import check_output, write_text
 from ..tables import read_table
 from . import common
@@ -33,13 +33,11 @@ examples:
 
 def add_parser(commands):
     """Register ``nnscratch predict``."""
-    parser = add_command(commands, "predict",
-                         "predict every row of a CSV/NPZ table with a trained model",
-                         __doc__, EPILOG, run)
-    add_model_and_data(parser, "the table to predict (.csv or .npz)")
-    parser.add_argument("--out", metavar="PREDICTIONS.csv",
-                        help="write the predictions to this CSV file (default: standard output)")
-    return parser
+    return add_model_command(
+        commands, "predict", "predict every row of a CSV/NPZ table with a trained model",
+        __doc__, EPILOG, run, data_help="the table to predict (.csv or .npz)",
+        option=("--out", "PREDICTIONS.csv",
+                "write the predictions to this CSV file (default: standard output)"))
 
 
 def prediction_rows(record, values, probabilities):
