@@ -4,38 +4,17 @@ import numpy as np
 import pytest
 
 import nnscratch as ns
+from nnscratch.gradcheck import numerical_gradient
 from nnscratch.errors import ConfigError, ShapeError
 
 
-def numeric_gradients(model, xs, ys, eps=1e-6):
+def numeric_gradients(model, xs, ys):
     """Central differences of the model's loss for every input entry and every parameter."""
     def loss():
         return model.loss_value(xs, ys, training=False)
 
-    grads_x = []
-    for x in xs:
-        g = np.zeros_like(x)
-        for i in np.ndindex(x.shape):
-            old = x[i]
-            x[i] = old + eps
-            up = loss()
-            x[i] = old - eps
-            down = loss()
-            x[i] = old
-            g[i] = (up - down) / (2 * eps)
-        grads_x.append(g)
-    grads_p = {}
-    for name, param, _ in model.named_parameters():
-        g = np.zeros_like(param)
-        for i in np.ndindex(param.shape):
-            old = param[i]
-            param[i] = old + eps
-            up = loss()
-            param[i] = old - eps
-            down = loss()
-            param[i] = old
-            g[i] = (up - down) / (2 * eps)
-        grads_p[name] = g
+    grads_x = [numerical_gradient(loss, x) for x in xs]
+    grads_p = {name: numerical_gradient(loss, param) for name, param, _ in model.named_parameters()}
     return grads_x, grads_p
 
 
