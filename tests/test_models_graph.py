@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 import nnscratch as ns
-from nnscratch.gradcheck import numerical_gradient
 from nnscratch.errors import ConfigError, ShapeError
+from nnscratch.gradcheck import numerical_gradient
 
 
 def numeric_gradients(model, xs, ys):
