@@ -119,7 +119,7 @@ def reference(kind, p, x, dy, return_sequences, h0=None, c0=None, go_backwards=F
 def _layer(kind, units, features, steps, rng, **kwargs):
     layer = CELLS[kind](units, **kwargs)
     layer.build((steps, features), rng=rng, dtype=np.float64)
-    for key, value in layer.params.items():     # non-trivial biases too
+    for value in layer.params.values():     # non-trivial biases too
         value[...] = rng.uniform(-0.8, 0.8, value.shape)
     return layer
 
@@ -237,7 +237,7 @@ def test_bidirectional_initial_state_goes_to_each_direction(rng):
 # --------------------------------------------------------------------------------------------
 
 def _onnx_sequence(op, W, R, B, x, states, **attributes):
-    onnx = pytest.importorskip("onnx")
+    pytest.importorskip("onnx")
     ort = pytest.importorskip("onnxruntime")
     from onnx import TensorProto, helper, numpy_helper
 
