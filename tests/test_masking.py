@@ -526,12 +526,17 @@ def test_lists_of_sequences_are_padded_for_fit_predict_and_evaluate(rng):
                       ns.Dense(1, activation="sigmoid")], loss="binary_crossentropy", seed=0,
                      dtype="float64")
     net.fit(seqs, labels, epochs=2, verbose=0)
-    assert net.input_shape == (7,)                           # the longest sequence
+    assert net.input_shape == (None,)                        # built from data: any length
+    assert net.layers[1].input_shape == (7, 3)               # built on the longest sequence
     np.testing.assert_array_equal(net.predict(seqs), net.predict(pad_sequences(seqs, maxlen=7,
                                                                                padding="post")))
     assert np.isfinite(net.evaluate(seqs, labels)["loss"])
+    longer = [[1] * 8, [2, 3]]
+    np.testing.assert_array_equal(net.predict(longer),
+                                  net.predict(pad_sequences(longer, padding="post")))
+    fixed = ns.Network([ns.Embedding(9, 3, mask_zero=True), ns.GRU(4)], input_shape=(7,))
     with pytest.raises(ShapeError, match="more than the model's sequence length 7"):
-        net.predict([[1] * 8])
+        fixed.predict([[1] * 8])
     x = ns.Input((9, 2))
     model = ns.Model(x, ns.Dense(1)(ns.GRU(3)(ns.Masking(mask_value=-1.0)(x))), seed=0)
     vectors = [rng.standard_normal((n, 2)) for n in (2, 9, 4)]

@@ -168,12 +168,15 @@ def float_dtype(value, what="dtype"):
     return np.dtype(key)
 
 
-def sample_shape(value, what="input_shape"):
+def sample_shape(value, what="input_shape", free=False):
     """The shape of one sample (no batch axis) as a tuple of positive ints: ``(3,)``, ``(1, 28, 28)``.
 
-    A string is refused (``"12"`` is not the shape ``(1, 2)``), and so is an empty shape.
+    With ``free=True`` an entry may also be ``None``, an axis of any size (the time axis of
+    sequences: ``(None, 8)``). A string is refused (``"12"`` is not the shape ``(1, 2)``), and
+    so is an empty shape.
     """
+    wanted = "positive integers" + (" or None (a free axis)" if free else "")
     if not isinstance(value, (tuple, list)) or not value:
-        raise ConfigError(f"{what} must be a non-empty tuple of positive integers such as (3,) "
+        raise ConfigError(f"{what} must be a non-empty tuple of {wanted} such as (3,) "
                           f"or (1, 28, 28), got {_shown(value)}")
-    return tuple(integer(size, what, low=1) for size in value)
+    return tuple(None if free and size is None else integer(size, what, low=1) for size in value)

@@ -21,6 +21,7 @@ from ..errors import ConfigError, ShapeError, TrainingError
 from ..layers.masking import may_make_masks
 from ..losses import masked_weights
 from ..sequences import pad_ragged
+from ..symbolic import fits, shape_text
 from ..training import fit as fit_loop
 from ..training.inference import evaluate_batches, predict_batches
 from ..training.sources import ArraySource, inference_source
@@ -54,7 +55,8 @@ class Engine:
         A model with one input takes its array as it is (a dict by name works too); with
         several, a list in the order of the inputs or a dict by input name. An input read by
         layers that make masks also takes a list of sequences of different lengths, padded at
-        the end (:func:`nnscratch.sequences.pad_ragged`).
+        the end (:func:`nnscratch.sequences.pad_ragged`). A free axis of an input (None in
+        ``ns.Input``) takes any size.
         """
         if len(self.inputs) == 1 and not isinstance(x, dict):
             xs = [x]
@@ -66,9 +68,9 @@ class Engine:
         for tensor, array, label in zip(self.inputs, xs, self.input_names):
             where = name if len(xs) == 1 else f"{name}[{label!r}]"
             array = as_numeric_array(array, where, dtype=self.dtype, min_ndim=2)
-            if array.shape[1:] != tensor.shape:
-                raise ShapeError(f"this model expects {where} shaped (N, "
-                                 f"{', '.join(map(str, tensor.shape))}), got {array.shape}")
+            if not fits(array.shape[1:], tensor.shape):         # None: an axis of any size
+                raise ShapeError(f"this model expects {where} shaped "
+                                 f"{shape_text(tensor.shape)}, got {array.shape}")
             arrays.append(array)
         for other, label in zip(arrays[1:], self.input_names[1:]):
             check_same_length(arrays[0], other, self.input_names[0], label)
@@ -91,14 +93,20 @@ class Engine:
         return self.prepare_targets(y, name)[0]
 
     def sample_weights(self, ys, sample_weight, class_weight):
-        """Per-sample weights from ``sample_weight`` times ``class_weight[label]``, or None.
+        """Weights from ``sample_weight`` times ``class_weight[label]``, or None
+        (:func:`nnscratch.training.targets.sample_weights`).
 
+        ``sample_weight`` is (N,), or (N, T) (one weight per position) when the outputs have a
+        time axis (N, T, ...); with several outputs it weighs each, so it must fit each.
         ``class_weight`` reads the labels of the one output; with several it is refused.
         """
         ys = ys if isinstance(ys, list) else [ys]
         if class_weight is not None and len(ys) > 1:
             raise ConfigError("class_weight needs a model with one output; weigh the samples "
                               "with sample_weight instead")
+        if sample_weight is not None:
+            for y, tensor in zip(ys[1:], self.outputs[1:]):      # the same weights fit them all
+                sample_weights(y, sample_weight, None, self.dtype, tensor.shape)
         return sample_weights(ys[0], sample_weight, class_weight, self.dtype,
                               self.outputs[0].shape)
 
@@ -285,8 +293,11 @@ class Engine:
         validation_split : float
             Fraction of the data, taken from the end before shuffling, held out for validation.
         callbacks : list of Callback
-        sample_weight : array (N,), optional
-            Weight of each sample in the loss (of every output).
+        sample_weight : array (N,) or (N, T), optional
+            Weight of each sample in the loss (of every output), finite and >= 0; for outputs
+            with a time axis (N, T, ...), (N, T) weighs each position (0 leaves it out, e.g.
+            the prompt of a GPT). The same forms come as the third item of a data source's
+            ``(x, y, sample_weight)`` batches and of ``validation_data``.
         class_weight : dict, optional
             ``{class: weight}`` multiplying the weight of each sample of that class.
         initial_epoch : int

@@ -121,11 +121,15 @@ class Model(Engine):
                 raise ConfigError(f"two model {what}s share a name: {names}")
 
     def build(self, input_shape=None):
-        """Create every layer's parameters, in the order of the graph, with the model's seed."""
+        """Create every layer's parameters, in the order of the graph, with the model's seed.
+
+        A layer reading a free axis (None: any length) is built for one length it takes
+        (:mod:`nnscratch.symbolic`); its parameters are the same for every length.
+        """
         for node in self.nodes:
             layer = node.layer
             if not layer.built:
-                shapes = [t.shape for t in node.inputs]
+                shapes = node.build_shapes          # a length in place of each free axis
                 many = getattr(layer, "multiple_inputs", False)
                 layer.build(shapes if many else shapes[0], rng=self.rng, dtype=self.dtype)
         self.built = True
@@ -182,7 +186,10 @@ class Model(Engine):
 
     @property
     def input_shape(self):
-        """The per-sample input shape (a list of them for several inputs); None before build."""
+        """The per-sample input shape (a list of them for several inputs); None before build.
+
+        ``None`` in it marks a free axis: ``(None, 8)`` takes sequences of any length.
+        """
         if not self.built:
             return None
         shapes = [t.shape for t in self.inputs]

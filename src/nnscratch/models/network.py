@@ -22,6 +22,17 @@ probability is ever clipped or divided by.
 A Network is the special case of a :class:`~nnscratch.Model` whose graph is a chain: it learns
 its input shape from the first data it sees (or ``input_shape``), then builds the chain
 ``Input -> layer_1 -> ... -> layer_L`` and runs as any model does.
+
+**Sequences of any length.** A network that learns its input shape from data of sequences,
+(N, T, features...), or padded token ids (N, T) for a first ``Embedding(mask_zero=True)``,
+leaves the length T free (``input_shape`` ``(None, features)``) when every layer takes a free
+length (the rules of :mod:`nnscratch.symbolic`: recurrent layers, Dense, Embedding, Masking,
+LayerNormalization, attention, pooling over time...): built on length 8, it predicts on length
+15, its layers built for the length it learnt from. With a layer that needs the length
+(Flatten, a convolution reading it as channels), T stays the one it learnt; so it does for
+token ids without ``mask_zero``, which may as well be a fixed set of categorical features. An
+``input_shape`` given to the constructor or to :meth:`build` is taken as it is (``(None, 4)``
+for a free length, ``(12, 4)`` for a fixed one).
 """
 
 import numpy as np
@@ -30,9 +41,10 @@ from .. import checks
 from ..data import as_numeric_array
 from ..errors import ConfigError, ShapeError
 from ..layers.base import Layer
+from ..layers.embedding import Embedding
 from ..layers.memory import check_batch, check_network
 from ..sequences import pad_ragged
-from ..symbolic import Input, call_layer
+from ..symbolic import Input, call_layer, example_shape, fits
 from ..training.targets import prepare_target
 from . import graph
 from .model import Model
@@ -57,7 +69,8 @@ class Network(Model):
     dtype : "float32" (default) or "float64"
         The type of parameters and of the data passed through the network.
     input_shape : tuple, optional
-        Shape of one sample, to build the network before it sees data.
+        Shape of one sample, to build the network before it sees data; ``None`` on an axis
+        leaves it free (``(None, 4)``: sequences of any length, 4 features a step).
     """
 
     is_stack = True        # saved as a list of layers, not as a graph (see nnscratch.saving)
@@ -68,6 +81,7 @@ class Network(Model):
         self.layers = []
         self.nodes = []
         self._rows_checked = 0     # the largest batch whose forward pass is known to fit in memory
+        self._shape_checked = None    # ... for samples of this shape
         for layer in layers or []:
             self.add(layer)
         self.outputs_spec = Outputs(["output"], loss, None, metrics)   # checked now, named at build
@@ -94,23 +108,54 @@ class Network(Model):
         self.layers.append(layer)
 
     def build(self, input_shape):
-        """Create every layer's parameters for samples shaped ``input_shape`` (no batch axis)."""
+        """Create every layer's parameters for samples shaped ``input_shape`` (no batch axis;
+        ``None`` for a free axis, such as the length of sequences)."""
+        self._build_chain(input_shape)
+
+    def _build_chain(self, input_shape, example=None):
+        """:meth:`build`; ``example``: the shape of the data seen, where ``input_shape`` leaves
+        its length free (the layers are then built for that length, as without a free one)."""
         if not self.layers:
             raise ConfigError("a Network needs at least one layer")
-        shape = checks.sample_shape(input_shape, "input_shape")
-        check_network(self.layers, shape, self.dtype, self.optimizer)     # before allocating
+        shape = checks.sample_shape(input_shape, "input_shape", free=True)
         inputs = Input(shape, name="input")
+        inputs.example_shape = example
         tensor = inputs
-        for layer in self.layers:
+        for layer in self.layers:                   # shapes only: a refused shape fails here
             tensor = call_layer(layer, tensor)
+        check_network(self.layers, example or example_shape(shape, self.layers), self.dtype,
+                      self.optimizer)               # before allocating
         self._set_graph([inputs], [None], [tensor], [None])
         super().build()
 
+    def free_length_shape(self, sample_shape):
+        """``sample_shape`` (of data) with its first axis free, ``(None,) + sample_shape[1:]``,
+        when the data are sequences (two axes or more, or padded token ids for a first
+        ``Embedding(mask_zero=True)``) and every layer takes them at any length; else
+        ``sample_shape`` as it is. How a network built from data decides whether it predicts
+        on other lengths."""
+        shape = tuple(int(size) for size in sample_shape)
+        first = self.layers[0]
+        padded_ids = isinstance(first, Embedding) and first.mask_zero
+        if not (len(shape) >= 2 or padded_ids) or not all(shape):
+            return shape
+        tensor = Input((None,) + shape[1:])
+        try:
+            for layer in self.layers:
+                tensor = call_layer(layer, tensor)
+        except Exception:       # a layer needs the length: keep it (the build says why, if wrong)
+            return shape
+        return (None,) + shape[1:]
+
     def ensure_built(self, input_shape):
-        """Build on first use; afterwards check the sample shape matches the built one."""
+        """Build on first use (a free length where :meth:`free_length_shape` allows it);
+        afterwards check the sample shape matches the built one."""
         if not self.built:
-            self.build(input_shape)
-        elif tuple(input_shape) != self.input_shape:
+            if not self.layers:
+                raise ConfigError("a Network needs at least one layer")
+            shape = self.free_length_shape(input_shape)
+            self._build_chain(shape, tuple(input_shape) if shape != tuple(input_shape) else None)
+        elif not fits(tuple(input_shape), self.input_shape):
             raise ShapeError(
                 f"this network expects samples shaped {self.input_shape} "
                 f"({'features' if len(self.input_shape) == 1 else 'per-sample shape'}), got "
@@ -120,7 +165,8 @@ class Network(Model):
         """``[x]`` checked and cast to the network's dtype; builds the network on first use."""
         if not isinstance(x, dict):                 # a list of sequences, for a first layer
             x = pad_ragged(x, *graph.input_padding(self)[0], name=name)   # that makes masks
-        if not isinstance(x, dict) and (not self.built or np.shape(x)[1:] != self.input_shape):
+        if not isinstance(x, dict) and (not self.built
+                                        or not fits(np.shape(x)[1:], self.input_shape)):
             x = as_numeric_array(x, name, dtype=self.dtype, min_ndim=2)    # a clear error first
             self.ensure_built(x.shape[1:])
         return super().prepare_inputs(x, name)
@@ -134,14 +180,16 @@ class Network(Model):
     def forward(self, x, training=False):
         """Feedforward: ``a_l = f_l(a_{l-1})`` through every layer; returns the output."""
         if not self.built and np.ndim(x):
-            self.build(np.shape(x)[1:])
+            self.ensure_built(np.shape(x)[1:])
         return super().forward(x, training)
 
     def forward_all(self, xs, training=False):
         """The chain's forward, after checking that a batch this large fits in memory."""
-        if len(xs[0]) > self._rows_checked:           # the first or a larger batch: check
-            self._rows_checked = check_batch(self.layers, self.input_shape, len(xs[0]),
-                                             self.dtype)
+        shape = np.shape(xs[0])[1:]
+        if len(xs[0]) > self._rows_checked or shape != self._shape_checked:
+            # the first or a larger batch, or samples of another length: check
+            self._rows_checked = check_batch(self.layers, shape, len(xs[0]), self.dtype)
+            self._shape_checked = shape
         return super().forward_all(xs, training)
 
     def __repr__(self):

@@ -41,6 +41,7 @@ from .common import (
     loads_strict,
     metadata_problem,
     short,
+    stored_shape,
 )
 from .graph import check_graph, graph_of
 
@@ -78,7 +79,7 @@ def architecture_of(network, metadata):
         arch["graph"] = graph_of(network)
         return arch
     shape = network.input_shape
-    arch["input_shape"] = None if shape is None else [int(s) for s in shape]
+    arch["input_shape"] = None if shape is None else stored_shape(shape)
     arch["loss"] = json_safe(network.loss.get_config(), "the loss config")
     arch["metrics"] = [json_safe(m.get_config(), "a metric config") for m in network.metrics]
     return arch
@@ -162,8 +163,9 @@ def _check_network_fields(arch, expect):
     expect(arch["dtype"] in DTYPES, f"dtype must be one of {', '.join(DTYPES)}, got "
            f"{short(arch['dtype'])}")
     shape = arch.get("input_shape")
-    expect(shape is None or is_shape(shape),
-           f"input_shape must be null or a list of positive integers, got {short(shape)}")
+    expect(shape is None or is_shape(shape, free=True),
+           f"input_shape must be null or a list of positive integers (null for a free axis), "
+           f"got {short(shape)}")
     expect(arch["seed"] is None or is_whole(arch["seed"]),
            f"seed must be an integer or null, got {short(arch['seed'])}")
     expect(is_whole(arch["epochs_trained"]) and arch["epochs_trained"] >= 0,

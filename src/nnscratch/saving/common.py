@@ -5,7 +5,8 @@
   :mod:`nnscratch.models`, which sits above it, so it checks what a model has), and
   :func:`is_stack`, whether it is a stack of layers (a Network) or a graph (a Model);
 - :func:`named_arrays`, the ``"<layer>.<key>"`` names of a network's tensors;
-- :func:`is_shape`, the check of a sample shape read from a file;
+- :func:`is_shape`, the check of a sample shape read from a file, and :func:`stored_shape`, how
+  one is written;
 - strict JSON both ways: :func:`loads_strict` refuses duplicate keys, NaN and overflowing numbers
   when reading; :func:`json_safe` and :func:`dumps` refuse what would not come back the same;
 - :class:`FileCheck`, the failing check that names the file in every
@@ -50,11 +51,18 @@ def is_stack(model):
     return getattr(model, "is_stack", False) is True
 
 
-def is_shape(value):
+def is_shape(value, free=False):
     """Whether ``value`` (read from a file) is a sample shape: a non-empty list of at most
-    :data:`MAX_NDIM` positive integers."""
+    :data:`MAX_NDIM` positive integers; with ``free=True`` (a model's input shape) an entry may
+    also be null, a free axis (the length of sequences), which the layers then take or refuse
+    when the model is rebuilt (:mod:`nnscratch.symbolic`)."""
     return (isinstance(value, list) and 0 < len(value) <= MAX_NDIM
-            and all(is_whole(s) and s > 0 for s in value))
+            and all((is_whole(s) and s > 0) or (free and s is None) for s in value))
+
+
+def stored_shape(shape):
+    """A sample shape as a file stores it: a list of ints, null for a free axis (None)."""
+    return [None if s is None else int(s) for s in shape]
 
 
 def named_arrays(network, buffers=True):

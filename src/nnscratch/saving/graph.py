@@ -30,7 +30,7 @@ import inspect
 from ..checks import is_number
 from ..errors import ConfigError, NNScratchError
 from ..symbolic import Input, SymbolicTensor, call_layer
-from .common import is_shape, json_safe, short
+from .common import is_shape, json_safe, short, stored_shape
 
 GRAPH_KEYS = {"inputs", "nodes", "outputs"}
 INPUT_KEYS = {"name", "shape"}
@@ -46,7 +46,7 @@ PLAIN_OPTIONS = (type(None), bool, int, float, str)
 def graph_of(model):
     """The ``"graph"`` entry of ``model``'s architecture (see the module docstring)."""
     names = {t.id: name for t, name in zip(model.inputs, model.input_names)}
-    inputs = [{"name": name, "shape": [int(s) for s in t.shape]}
+    inputs = [{"name": name, "shape": stored_shape(t.shape)}
               for t, name in zip(model.inputs, model.input_names)]
     taken, calls, nodes = set(model.input_names), {}, []
     for node in model.nodes:
@@ -138,8 +138,9 @@ def _check_entries(graph, expect):
             expect(isinstance(entry["name"], str), f"{key} entry {i}: name must be a string, "
                    f"got {short(entry['name'])}")
     for entry in graph["inputs"]:
-        expect(is_shape(entry["shape"]), f"input {short(entry['name'])}: shape must be a "
-               f"non-empty list of positive integers, got {short(entry['shape'])}")
+        expect(is_shape(entry["shape"], free=True), f"input {short(entry['name'])}: shape must "
+               "be a non-empty list of positive integers (null for a free axis), got "
+               f"{short(entry['shape'])}")
     for node in graph["nodes"]:
         where = f"node {short(node['name'])}"
         expect(isinstance(node["layer"], str), f"{where}: layer must be a string")
@@ -232,9 +233,9 @@ def build_graph(graph, layers, check):
             check.fail(f"{where} ({type(layer).__name__} layer {layer.label!r}) cannot take its "
                        f"inputs: {short(exc)}", exc)
         tensors[node["name"]] = output
-        shapes = [t.shape for t in args]
-        many = getattr(layer, "multiple_inputs", False)
-        steps.append((where, layer, shapes if many else shapes[0], output.shape))
+        shapes, out_shape = output.node.build_shapes, output.node.build_output_shape
+        many = getattr(layer, "multiple_inputs", False)      # (a length for each free axis)
+        steps.append((where, layer, shapes if many else shapes[0], out_shape))
     outputs = {out["name"]: tensors[out["tensor"]] for out in graph["outputs"]}
     return inputs, outputs, steps
 

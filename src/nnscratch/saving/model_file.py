@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import checks
 from ..errors import ConfigError, DataError, ModelFileError
+from ..symbolic import example_shape
 from . import architecture, training_state
 from .atomic import check_path, write_atomic
 from .budget import (
@@ -154,8 +155,8 @@ def _network_from(check, tensors, header, classes, max_activation_bytes, allow_n
                                max_activation_bytes, check)
     else:
         network = _build_network(arch, classes[0], layers, training, budget, check)
-        check_activations(network.layers, network.input_shape, network.dtype.itemsize,
-                          max_activation_bytes, check)
+        check_activations(network.layers, example_shape(network.input_shape, network.layers),
+                          network.dtype.itemsize, max_activation_bytes, check)
     model_tensors = {k: v for k, v in tensors.items() if not k.startswith(OPTIMIZER_PREFIX)}
     optimizer_tensors = {k: v for k, v in tensors.items() if k.startswith(OPTIMIZER_PREFIX)}
     _copy_weights(network, model_tensors, check)
@@ -179,8 +180,9 @@ def _build_network(arch, network_class, layers, training, budget, check):
     and the build runs under an :class:`AllocationGuard`, both with the tensor bytes the file
     holds as their budget (``budget``: those bytes and the dtype's itemsize).
     """
-    if arch["input_shape"] is not None:
-        check_parameters(chain_steps(layers, arch["input_shape"]), budget[1], budget[0], check)
+    if arch["input_shape"] is not None:            # a length for a free axis (null)
+        check_parameters(chain_steps(layers, example_shape(arch["input_shape"], layers)),
+                         budget[1], budget[0], check)
 
     def make():
         network = network_class(layers, **training, seed=arch["seed"], dtype=arch["dtype"],
@@ -203,7 +205,7 @@ def _build_model(arch, model_class, layers, training, budget, max_activation_byt
     """
     inputs, outputs, steps = build_graph(arch["graph"], layers, check)
     check_parameters(steps, budget[1], budget[0], check)
-    check_graph_activations(steps, [t.shape for t in inputs.values()], budget[1],
+    check_graph_activations(steps, [example_shape(t.shape) for t in inputs.values()], budget[1],
                             max_activation_bytes, check)
 
     def make():

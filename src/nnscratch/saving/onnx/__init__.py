@@ -14,7 +14,9 @@ its running statistics):
   under the model's names (``model.input_names``, ``model.output_names``), each shaped
   ``("N", *its per-sample shape)``. The batch size is free; so is the length of sequences,
   named ``"T"``, where every layer on the time axis computes the same for any length
-  (:mod:`.sequences`); every other size is the one the model was built for;
+  (:mod:`.sequences`); every other size is the one the model was built for (a model whose
+  input has a free axis, ``ns.Input((None, F))``, and whose ONNX form needs a fixed length is
+  refused with an ExportError);
 - the masks a model carries (``Embedding(mask_zero=True)``, ``Masking``) are computed in the
   graph and reach recurrent layers as ONNX's ``sequence_lens``, which is exact for end-padded
   sequences (see :mod:`.sequences`);
@@ -46,7 +48,7 @@ import numpy as np
 
 from ...errors import ConfigError, ExportError, NotBuiltError, require
 from ...layers.masking import takes_mask
-from ...symbolic import SymbolicTensor
+from ...symbolic import SymbolicTensor, shape_text
 from ..atomic import check_path, write_atomic
 from ..common import is_network, is_stack
 from .dense import describe
@@ -119,7 +121,7 @@ def _convert_node(b, node, names, masks):
             value = (names[value.id], value.shape)
         if key in taken:
             options[key] = value
-    xs, shapes = [names[t.id] for t in node.inputs], [t.shape for t in node.inputs]
+    xs, shapes = [names[t.id] for t in node.inputs], node.build_shapes   # free axes: a length
     mask = [masks.get(t.id) for t in node.inputs]
     if not getattr(layer, "multiple_inputs", False):
         xs, shapes, mask = xs[0], shapes[0], mask[0]
@@ -159,9 +161,14 @@ def to_onnx(network):
     time = time_axes(network, input_names)           # {tensor id: "T"}: lengths left free
 
     def declared(name, tensor):
-        dims = ["N", *tensor.shape]
+        dims = ["N", *(tensor.shape if tensor.example_shape is None else tensor.example_shape)]
         if tensor.id in time:
             dims[1] = time[tensor.id]
+        if None in dims:                     # a free axis (None) ONNX cannot leave free here
+            raise ExportError(f"cannot export: {name!r} is shaped {shape_text(tensor.shape)}, "
+                              "with a free axis (None) that this model's ONNX form cannot leave "
+                              "free (see nnscratch.saving.onnx.sequences); export a model built "
+                              "for a fixed length (the same layers and weights)")
         return helper.make_tensor_value_info(name, b.FLOAT, dims)
 
     graph = helper.make_graph(
