@@ -1,7 +1,7 @@
 """Run the benchmarks of BENCHMARKS.md side by side and write benchmarks/RESULTS.md.
 
-    python benchmarks/run.py                 # W1, W2, W3, every contender, 5+ rounds each
-    python benchmarks/run.py --quick         # fewer rounds, 1/8 of the W2/W3 data
+    python benchmarks/run.py                 # W1-W4, every contender, 5+ rounds each
+    python benchmarks/run.py --quick         # fewer rounds, 1/8 of the W2-W4 data
     python benchmarks/run.py --workloads w1 --contenders nnscratch,numpy
 
 Contenders: nnscratch, the lean NumPy loop of the same computation (the floor), PyTorch on the
@@ -32,21 +32,22 @@ for path in (ROOT, os.path.join(ROOT, "src")):
 
 from benchmarks import harness  # noqa: E402
 
-WORKLOADS = {"w1": "benchmarks.w1_xor", "w2": "benchmarks.w2_mlp", "w3": "benchmarks.w3_cnn"}
+WORKLOADS = {"w1": "benchmarks.w1_xor", "w2": "benchmarks.w2_mlp", "w3": "benchmarks.w3_cnn",
+             "w4": "benchmarks.w4_transformer"}
 CONTENDERS = ("nnscratch", "numpy", "pytorch", "sklearn")
 W2_GFLOP_PER_SAMPLE = 6 * 234_752 / 1e9          # forward + two backward products per weight
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workloads", default="w1,w2,w3", help="comma-separated: w1,w2,w3")
+    parser.add_argument("--workloads", default="w1,w2,w3,w4", help="comma-separated: w1,w2,w3,w4")
     parser.add_argument("--contenders", default=",".join(CONTENDERS),
                         help="comma-separated subset of " + ",".join(CONTENDERS))
     parser.add_argument("--repeats", type=int, default=None,
                         help="timed rounds per contender (default 7 for W1, 5 otherwise; "
                              "--quick: 3 for W1, 1 otherwise)")
     parser.add_argument("--quick", action="store_true",
-                        help="fewer rounds and 1/8 of the W2/W3 data, for trying things")
+                        help="fewer rounds and 1/8 of the W2-W4 data, for trying things")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"),
                         help="where to write the Markdown tables (default benchmarks/RESULTS.md)")

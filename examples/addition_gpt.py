@@ -12,20 +12,15 @@ backwards (units first, the order in which a person adds), seven tokens over the
    of (LayerNorm, causal multi-head attention with 4 heads of 32, residual, LayerNorm, MLP
    128-512-128 with GELU, residual), a final LayerNorm and a softmax over the 10 digits. This
    is the model of the benchmark page's W4 (``benchmarks/w4_transformer.py``).
-3. The loss counts the answer only: the predictions at positions 3, 4 and 5 (the three digits
-   of the sum); the prompt positions 0-2 have weight zero.
+3. The loss counts the answer only: sparse cross-entropy with one weight per position,
+   ``sample_weight`` shaped (N, 6), 0 at the prompt positions 0-2 and 2 (= 6 / 3) at the
+   positions 3, 4 and 5 that predict the three digits of the sum. The library averages
+   :math:`w_{n,t} l_{n,t}` over all N x 6 positions, so with these weights its loss is the mean
+   cross-entropy per answer digit.
 4. AdamW (weight decay 0.01), a learning rate of 1e-3 after a linear warm-up over 5% of the
    steps, then a half cosine to 0; batches of 64, 10 epochs.
 5. Greedy decoding: from the four prompt digits the model picks its most likely digit, appends
    it and reads again, three times; a problem counts as solved when all three digits are right.
-
-How the answer-only loss is written with today's library: ``fit`` takes integer labels for a
-sparse cross-entropy only shaped (N,), and ``sample_weight`` only one weight per sequence, so
-the targets are one-hot rows (N, 6, 10) for ``categorical_crossentropy`` with an all-zero row
-at each prompt position. For a zero row the loss term is 0 and its gradient from the logits,
-:math:`s \\sum_j y_j - y`, is exactly 0: the same masked loss. The library averages over all six
-positions, so its loss is half the mean cross-entropy per answer digit; the script prints and
-draws the latter (the library's loss times 6/3).
 
 The settings were checked on 500 of the 9,500 training problems held out for validation
 (``--validate``): 500 of 500 for each of the seeds 0-4 (with 5 epochs instead of 10, one seed in
@@ -80,17 +75,17 @@ def split(held_out=500, seed=0):
 
 
 def inputs_and_targets(sequences):
-    """The model's inputs (N, 6) and its targets (N, 6, 10).
+    """The model's inputs (N, 6), its targets (N, 6) and the weight of each position (N, 6).
 
-    Input position t holds token t; its target is token t + 1, one-hot, at the answer positions
-    3, 4 and 5, and an all-zero row at the prompt positions 0-2, which the loss then ignores.
+    Input position t holds token t and its target is token t + 1. The weights are 0 at the
+    prompt positions 0-2 (the loss ignores what the model predicts there) and 6 / 3 at the
+    answer positions 3, 4 and 5, so that the loss is the mean over the answer digits.
     """
-    x = sequences[:, :LENGTH]
-    y = np.zeros((len(sequences), LENGTH, VOCAB), dtype=np.float32)
-    rows = np.arange(len(sequences))
-    for t in ANSWER_POSITIONS:
-        y[rows, t, sequences[:, t + 1]] = 1.0
-    return x, y
+    x = sequences[:, :LENGTH].astype(np.float32)
+    y = sequences[:, 1:]
+    weights = np.zeros((len(sequences), LENGTH), dtype=np.float32)
+    weights[:, ANSWER_POSITIONS] = LENGTH / len(ANSWER_POSITIONS)
+    return x, y, weights
 
 
 def as_text(sequence):
@@ -128,7 +123,7 @@ def build_model(width=128, heads=4, depth=2, mlp=512, learning_rate=1e-3, weight
         rate = ns.schedules.CosineDecay(learning_rate, total_steps,
                                         warmup_steps=max(1, int(warmup * total_steps)))
     optimizer = ns.optimizers.AdamW(learning_rate=rate, weight_decay=weight_decay)
-    return ns.Model(tokens, digits, loss="categorical_crossentropy", optimizer=optimizer,
+    return ns.Model(tokens, digits, loss="sparse_categorical_crossentropy", optimizer=optimizer,
                     seed=seed)
 
 
@@ -163,8 +158,8 @@ def exact_match(model, sequences):
 def digit_accuracy(model, sequences):
     """The share of right answer digits (units, tens, hundreds) when the model reads the true
     digits before each one (teacher forcing), one share per digit."""
-    x, _ = inputs_and_targets(sequences)
-    predicted = model.predict(x.astype(np.float32))[:, ANSWER_POSITIONS].argmax(axis=-1)
+    x, _, _ = inputs_and_targets(sequences)
+    predicted = model.predict(x)[:, ANSWER_POSITIONS].argmax(axis=-1)
     return np.mean(predicted == sequences[:, PROMPT:], axis=0)
 
 
@@ -188,21 +183,19 @@ class Monitor(ns.callbacks.Callback):
 
 # -- figures ---------------------------------------------------------------------------------
 
-PER_DIGIT = LENGTH / len(ANSWER_POSITIONS)     # library loss -> mean cross-entropy per answer digit
-
 
 def plot_loss(monitor, history, steps_per_epoch, path, where="held-out"):
     """Training loss per step (and its running mean), held-out loss and accuracy per epoch."""
     plt = pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
     steps = np.arange(1, len(monitor.step_losses) + 1)
-    losses = np.array(monitor.step_losses) * PER_DIGIT
+    losses = np.array(monitor.step_losses)
     left.plot(steps, losses, color="tab:blue", alpha=0.3, linewidth=0.8, label="training, per step")
     window = min(50, len(losses))
     smooth = np.convolve(losses, np.ones(window) / window, mode="valid")
     left.plot(steps[window - 1:], smooth, color="tab:blue", label=f"training, mean of {window} steps")
     epochs = np.arange(1, len(history.epoch) + 1)
-    left.plot(epochs * steps_per_epoch, np.array(history.history["val_loss"]) * PER_DIGIT, "o--",
+    left.plot(epochs * steps_per_epoch, history.history["val_loss"], "o--",
               color="tab:orange", label=f"{where}, end of epoch")
     left.set_yscale("log")
     left.set_xlabel("step (batch of 64)")
@@ -271,15 +264,16 @@ def run(epochs=10, batch_size=64, width=128, heads=4, depth=2, mlp=512, learning
         train, test = train[held_out:], train[:held_out]
     if subset is not None:
         train = train[:subset]
-    x_train, y_train = inputs_and_targets(train)
-    x_test, y_test = inputs_and_targets(test)
+    x_train, y_train, w_train = inputs_and_targets(train)
+    x_test, y_test, w_test = inputs_and_targets(test)
     steps_per_epoch = -(-len(train) // batch_size)
     model = build_model(width, heads, depth, mlp, learning_rate, weight_decay,
                         total_steps=epochs * steps_per_epoch, seed=seed)
     monitor = Monitor(test)
     start = time.perf_counter()
     history = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size,
-                        validation_data=(x_test, y_test), callbacks=[monitor], verbose=0)
+                        sample_weight=w_train, validation_data=(x_test, y_test, w_test),
+                        callbacks=[monitor], verbose=0)
     train_seconds = time.perf_counter() - start - monitor.seconds
     answers = generate(model, test[:, :PROMPT])
     right = np.all(answers == test[:, PROMPT:], axis=1)
@@ -294,14 +288,13 @@ def run(epochs=10, batch_size=64, width=128, heads=4, depth=2, mlp=512, learning
     out.mkdir(parents=True, exist_ok=True)
     loss_png, attention_png = out / "addition_gpt_loss.png", out / "addition_gpt_attention.png"
     plot_loss(monitor, history, steps_per_epoch, loss_png, where)
-    # the figure's problem: the first with a carry into the hundreds (the hardest digit)
+    # the figure's problem: the first whose sum has three digits
     shown = next((i for i in range(len(test)) if test[i, 6] == 1), 0)
     plot_attention(model, test[shown], attention_png, where)
     parameters = sum(p.size for _, p, _ in model.named_parameters())
     results = {"accuracy": test_accuracy, "train_accuracy": train_accuracy,
                "train_seconds": train_seconds, "seconds_per_epoch": train_seconds / epochs,
-               "loss": history.history["loss"][-1] * PER_DIGIT,
-               "val_loss": history.history["val_loss"][-1] * PER_DIGIT,
+               "loss": history.history["loss"][-1], "val_loss": history.history["val_loss"][-1],
                "history": history, "monitor": monitor, "model": model, "parameters": parameters,
                "digit_accuracy": per_digit, "n_train": len(train), "n_test": len(test), "wrong": wrong,
                "figures": [loss_png, attention_png]}

@@ -4,6 +4,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 import nnscratch as ns
 
@@ -29,16 +30,20 @@ def test_every_problem_is_written_as_minGPT_writes_it():
 
 def test_only_the_answer_positions_carry_a_loss():
     sequences = example.all_problems()[:50]
-    x, y = example.inputs_and_targets(sequences)
+    x, y, weights = example.inputs_and_targets(sequences)
     np.testing.assert_array_equal(x, sequences[:, :6])
-    assert not y[:, :3].any()                                           # prompt: zero rows
-    np.testing.assert_array_equal(y[:, 3:].argmax(axis=-1), sequences[:, 4:])
-    assert np.all(y[:, 3:].sum(axis=-1) == 1)
-    # the fused loss's gradient at the prompt positions is exactly zero, whatever the logits
-    logits = np.random.default_rng(0).normal(size=y.shape).astype(np.float32)
-    loss = ns.losses.get("categorical_crossentropy").with_logits()
-    grad = loss.gradient(logits, y)
+    np.testing.assert_array_equal(y, sequences[:, 1:])                  # the next token
+    assert not weights[:, :3].any() and np.all(weights[:, 3:] == 2)
+    # the loss's gradient at the prompt positions is exactly zero, whatever the logits, and
+    # the loss is the mean cross-entropy over the answer digits
+    logits = np.random.default_rng(0).normal(size=y.shape + (10,))
+    loss = ns.losses.get("sparse_categorical_crossentropy").with_logits()
+    value, grad = loss.value_and_gradient(logits, y, weights)
     assert not grad[:, :3].any() and np.abs(grad[:, 3:]).min() > 0
+    z = logits - logits.max(axis=-1, keepdims=True)
+    log_p = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    picked = np.take_along_axis(log_p, y[..., None], axis=-1)[..., 0]
+    assert value == pytest.approx(-picked[:, 3:].mean(), rel=1e-12)
 
 
 def test_the_model_is_causal():
