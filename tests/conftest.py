@@ -1,3 +1,6 @@
+import importlib
+import os
+import sys
 import warnings
 
 import numpy as np
@@ -21,3 +24,14 @@ def no_warnings():
         warnings.simplefilter("error")
         with np.errstate(all="raise"):
             yield
+
+
+@pytest.fixture
+def import_benchmark():
+    """``import_benchmark("run")``: a module of benchmarks/, a folder beside the package."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    sys.path.insert(0, root)
+    try:
+        yield lambda name: importlib.import_module(f"benchmarks.{name}")
+    finally:
+        sys.path.remove(root)

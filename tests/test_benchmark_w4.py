@@ -1,22 +1,12 @@
 """benchmarks/w4_transformer.py: its PyTorch twin is the example's model, step for step."""
 
-import os
-import sys
-
 import numpy as np
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 
 @pytest.fixture
-def w4():
-    sys.path.insert(0, ROOT)
-    try:
-        from benchmarks import w4_transformer
-        yield w4_transformer
-    finally:
-        sys.path.remove(ROOT)
+def w4(import_benchmark):
+    return import_benchmark("w4_transformer")
 
 
 def test_the_shared_numpy_forward_is_the_models(w4):

@@ -1,21 +1,11 @@
 """The benchmark runner's quick path works (no timing is checked here: benchmarks are not tests)."""
 
-import os
-import sys
-
 import pytest
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.fixture
-def runner():
-    sys.path.insert(0, ROOT)
-    try:
-        from benchmarks import run
-        yield run
-    finally:
-        sys.path.remove(ROOT)
+def runner(import_benchmark):
+    return import_benchmark("run")
 
 
 def test_quick_w1_runs_and_reports_every_contender_it_was_given(runner, tmp_path):
