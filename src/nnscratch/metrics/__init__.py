@@ -15,6 +15,7 @@ not a scalar, and is a function only.
 - ``confusion.py``: :func:`confusion_matrix` and the per-class counts behind precision/recall;
 - ``classification.py``: accuracy, binary and top-k accuracy, precision, recall, F1;
 - ``regression.py``: MAE, MSE, RMSE, R²;
+- ``ranking.py``: ROC AUC and average precision (binary, or one class against the rest);
 - ``base.py``: :class:`Metric` and the registry behind :func:`get`, :func:`names` and
   :func:`greater_is_better` (aliases such as ``acc`` -> ``accuracy``).
 """
@@ -38,10 +39,12 @@ from .classification import (
 )
 from .confusion import confusion_matrix
 from .inputs import class_labels, real_steps
+from .ranking import ROCAUC, AveragePrecision, RankingMetric, average_precision, roc_auc
 from .regression import R2, MeanAbsoluteError, MeanSquaredError, RootMeanSquaredError, mae, mse, r2, rmse
 
 __all__ = ["Metric", "REGISTRY", "ALIASES", "get", "names", "greater_is_better", "AVERAGES",
            "class_labels", "real_steps", "confusion_matrix", "accuracy", "binary_accuracy",
            "top_k_accuracy", "precision", "recall", "f1", "mae", "mse", "rmse", "r2", "Accuracy",
            "BinaryAccuracy", "TopKAccuracy", "AveragedMetric", "Precision", "Recall", "F1",
-           "MeanAbsoluteError", "MeanSquaredError", "RootMeanSquaredError", "R2"]
+           "MeanAbsoluteError", "MeanSquaredError", "RootMeanSquaredError", "R2", "roc_auc",
+           "average_precision", "RankingMetric", "ROCAUC", "AveragePrecision"]

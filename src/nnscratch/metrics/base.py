@@ -48,7 +48,9 @@ ALIASES = {"acc": "accuracy", "categorical_accuracy": "accuracy",
            "sparse_top_k_categorical_accuracy": "top_k_accuracy",
            "f1_score": "f1", "r2_score": "r2", "r_squared": "r2",
            "mean_absolute_error": "mae", "mean_squared_error": "mse",
-           "root_mean_squared_error": "rmse"}
+           "root_mean_squared_error": "rmse",
+           "roc_auc_score": "roc_auc",
+           "average_precision_score": "average_precision"}
 
 REGISTRY = Registry("metric", Metric, aliases=ALIASES)
 

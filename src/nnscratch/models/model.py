@@ -23,6 +23,7 @@ from ..errors import ConfigError, DataError, ShapeError
 from ..layers.activated import ActivatedLayer
 from ..symbolic import SymbolicTensor
 from ..training.packing import pack_parameters, packed_arrays
+from ..training.targets import predicted_labels
 from . import graph
 from .engine import Engine
 from .outputs import Outputs
@@ -87,6 +88,7 @@ class Model(Engine):
         self.stop_training = False
         self.epochs_trained = 0
         self.metadata = None        # user data saved with the model (see nnscratch.saving)
+        self.class_labels = None    # text class labels learnt by fit (see training.targets)
         self._packed = None         # see nnscratch.training.packing
         self.outputs_spec = None
 
@@ -202,6 +204,14 @@ class Model(Engine):
             return None
         shapes = [t.shape for t in self.outputs]
         return shapes[0] if len(shapes) == 1 else shapes
+
+    def predict_labels(self, x, batch_size=32, threshold=0.5):
+        """The predicted class of each sample of ``x``: its label in ``class_labels`` (learnt
+        by ``fit`` from text labels, kept in the model file), or its class index without
+        them. The largest output wins; a single output unit means class 1 when above
+        ``threshold``."""
+        return predicted_labels(self.predict(x, batch_size=batch_size), self.class_labels,
+                                checks.number(threshold, "threshold"))
 
     def get_layer(self, name):
         """The layer called ``name``; ConfigError listing the names otherwise."""

@@ -174,7 +174,7 @@ class Network(Model):
     def prepare_targets(self, y, name="y"):
         """``[y]`` checked and cast for the loss (against the output shape once built)."""
         if not self.built:
-            return [prepare_target(y, self.loss, None, self.dtype, name)]
+            return [prepare_target(y, self.loss, None, self.dtype, name, self.class_labels)]
         return super().prepare_targets(y, name)
 
     def forward(self, x, training=False):

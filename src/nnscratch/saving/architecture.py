@@ -16,6 +16,10 @@ per layer call and outputs, each output with its loss, loss weight and metrics
      "layers": [...], "graph": {"inputs": [...], "nodes": [...], "outputs": [...]},
      "optimizer": {...}, "metadata": ...}
 
+Either may also hold ``"class_labels": ["<label>", ...]``, the text class labels ``fit``
+learnt (class index -> label, :mod:`nnscratch.training.targets`); a file without it loads
+with ``class_labels`` None.
+
 Nothing is imported or evaluated when it is read: a layer class is looked up by its name in
 the layer table (:data:`nnscratch.layers.REGISTRY`), activations, losses, optimizers and metrics in their
 registries. A user-registered activation or loss is stored by name only; it must be registered
@@ -49,6 +53,8 @@ DTYPES = ("float32", "float64")
 KEYS = {"format_version", "name", "dtype", "input_shape", "seed", "epochs_trained", "layers",
         "loss", "optimizer", "metrics", "metadata"}
 GRAPH_KEYS = KEYS - {"input_shape", "loss", "metrics"} | {"graph"}
+#: keys written only when the model has them: ``class_labels``, the text labels ``fit`` learnt
+OPTIONAL_KEYS = {"class_labels"}
 LAYER_KEYS = {"class", "config", "trainable"}
 
 
@@ -75,6 +81,8 @@ def architecture_of(network, metadata):
         "optimizer": json_safe(network.optimizer.get_config(), "the optimizer config"),
         "metadata": _user_metadata(metadata),
     }
+    if getattr(network, "class_labels", None) is not None:
+        arch["class_labels"] = [str(label) for label in network.class_labels]
     if not is_stack(network):
         arch["graph"] = graph_of(network)
         return arch
@@ -146,7 +154,7 @@ def _check_keys(arch, expect):
     """An object with exactly :data:`KEYS` (a stack) or :data:`GRAPH_KEYS` (with ``"graph"``)."""
     expect(isinstance(arch, dict), "the architecture must be a JSON object")
     keys, kind = (GRAPH_KEYS, "of a graph model") if "graph" in arch else (KEYS, "")
-    missing, extra = keys - set(arch), set(arch) - keys
+    missing, extra = keys - set(arch), set(arch) - keys - OPTIONAL_KEYS
     expect(not missing and not extra, f"the architecture {kind}{' ' if kind else ''}needs "
            f"exactly the keys {', '.join(sorted(keys))}"
            + (f"; missing {', '.join(sorted(missing))}" if missing else "")
@@ -197,6 +205,10 @@ def _check_training_config(arch, expect):
     expect("graph" in arch or (isinstance(arch["metrics"], list)
                                and all(isinstance(m, (dict, str)) for m in arch["metrics"])),
            f"metrics must be a list of names or config objects, got {short(arch.get('metrics'))}")
+    labels = arch.get("class_labels", [])
+    expect(isinstance(labels, list) and all(isinstance(c, str) for c in labels)
+           and len(set(labels)) == len(labels) and len(labels) != 1,
+           f"class_labels must be a list of distinct strings, got {short(labels)}")
     expect(arch["metadata"] is None or isinstance(arch["metadata"], dict),
            f"metadata must be an object or null, got {short(arch['metadata'])}")
     problem = metadata_problem(arch["metadata"])

@@ -101,7 +101,8 @@ def load(path, network_class, max_activation_bytes=MAX_ACTIVATION_BYTES, allow_n
     outputs, loss=[...], loss_weights=[...], metrics=[[...]], optimizer=, seed=, dtype=, name=)``
     with dicts of symbolic tensors by name (a graph file without it is refused). The model
     has its weights, buffers, loss, metrics and optimizer (with its state when it was saved),
-    ``network.metadata`` (the user metadata, or None) and ``network.checksum`` (the verified
+    ``network.metadata`` (the user metadata, or None), ``network.class_labels`` (the text class
+    labels ``fit`` learnt, or None) and ``network.checksum`` (the verified
     SHA-256 of the tensor bytes, or None for a file written by a tool that stores none). Any
     problem with the file raises :class:`~nnscratch.errors.ModelFileError`.
 
@@ -168,6 +169,7 @@ def _network_from(check, tensors, header, classes, max_activation_bytes, allow_n
                    "training_state in its metadata")
     network.epochs_trained = arch["epochs_trained"]
     network.metadata = arch["metadata"]
+    network.class_labels = arch.get("class_labels")
     network.checksum = header.get(CHECKSUM_KEY)      # verified by the container, or None
     return network
 
