@@ -241,8 +241,8 @@ BAD_FOR_BOTH = {
             "bad.csv, line 4, column 'z': expected a finite number, got 'NaN'"),
     "inf": (HEADER + "inf,2,3,red\n" + GOOD,
             "bad.csv, line 2, column 'width (cm)': expected a finite number, got 'inf'"),
-    "empty cell": (HEADER + GOOD + "\n\n7,,9,red\n",
-                   "bad.csv, line 6, column 'height': empty cell, expected a number"),
+    "stray text": (HEADER + GOOD + "\n\n7,unknown,9,red\n7,8,9,blue\n",
+                   "bad.csv, line 6, column 'height': expected a number, got 'unknown'"),
     "no header": ("1,2,3,4\n5,6,7,8\n", "bad.csv, line 1: expected a header naming the columns, "
                                         "got numbers"),
     "unclosed quote": (HEADER + GOOD + '7,8,"9,red\n', "bad.csv, line 4: not valid CSV"),
@@ -251,7 +251,8 @@ BAD_FOR_TRAIN = {
     "missing target": ('"width (cm)",height,z,colour\n' + GOOD,
                        "bad.csv has no target column 'color'; its columns are: 'width (cm)', "
                        "'height', 'z', 'colour'"),
-    "empty target": (HEADER + GOOD + "7,8,9, \n", "bad.csv, line 4, column 'color': empty cell"),
+    "target empty everywhere": (HEADER + "1,2,3,\n4,5,6,NA\n",
+                                "bad.csv: the target column 'color' is empty in every row"),
     "one class": (HEADER + "1,2,3,red\n4,5,6,red\n7,8,9,red\n",
                   "classification needs at least two classes, the target holds only 'red'"),
 }

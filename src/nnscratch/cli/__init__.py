@@ -10,7 +10,10 @@ Where things are:
 - :mod:`.outputs`: the files a command writes, checked before any work, written atomically;
 - :mod:`.tables`: reading CSV files and ``.npz`` archives into named columns;
 - :mod:`.cells`: one column's cells as text or as numbers, the bad cell named;
-- :mod:`.preprocessing`: task inference, class labels, standardisation, the validation split.
+- :mod:`.preprocessing`: task inference, class labels, standardisation, the validation split;
+- :mod:`.features`: a table's feature columns as the network's inputs, step by step, over
+  :mod:`.columns` (number, category or row id), :mod:`.missing` (what a missing cell is and
+  what fills it) and :mod:`.encoding` (one column as inputs: one-hot, fills, indicators).
 """
 
 from .entry import build_parser, main

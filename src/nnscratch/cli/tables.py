@@ -3,10 +3,13 @@
 A :class:`Table` is a list of named columns of equal length, one row per sample. Two readers
 fill it:
 
-- :func:`read_csv`: a comma-separated text file (UTF-8, an optional byte-order mark), parsed
-  with Python's :mod:`csv` module. The first non-blank line is the header naming the columns;
-  every following line is one sample with exactly one cell per column. Blank lines are
-  skipped. Cells stay text until a column is read as numbers
+- :func:`read_csv`: a delimited text file (UTF-8, an optional byte-order mark), parsed
+  with Python's :mod:`csv` module. The delimiter is ``,``, ``;`` or a tab, whichever the header
+  line holds most of outside quotes (:func:`sniff_delimiter`). The first non-blank line is the
+  header naming the columns; every following line is one sample with exactly one cell per
+  column. Blank lines are skipped. An unnamed first column is the row names that R's
+  ``write.csv`` and pandas' ``to_csv`` write: it is called ``Unnamed: 0``, as pandas calls it
+  (any other unnamed column is an error). Cells stay text until a column is read as numbers
   (:func:`~nnscratch.cli.cells.numbers`), so a column of class names (``"setosa"``) is as
   welcome as a column of measurements. The file is read column by column, each column an
   object array of Python strings (:func:`~nnscratch.cli.cells.text_array`): memory grows with
@@ -26,14 +29,14 @@ is: for a CSV file the **line of the file** (the header is line 1, blank lines c
 index (``x[6, 2]``, counting from 0 as NumPy does).
 
 :func:`read_table` chooses the reader by the file's extension (``.npz``, else CSV).
-:func:`split_target` takes a table apart once for training: the feature matrix, the target
-column's cells and the feature names; from there on the command works on arrays, with
-:meth:`Table.locate` to name a cell in a message.
+:mod:`nnscratch.cli.features` then takes a table apart for training; from there on the
+command works on arrays, with :meth:`Table.locate` to name a cell in a message.
 """
 
 import csv
 import functools
 import os
+import re
 import zipfile
 from dataclasses import dataclass, field
 
@@ -41,6 +44,9 @@ import numpy as np
 
 from ..errors import DataError
 from .cells import looks_numeric, numbers, quote_list, short, text_array
+
+#: The name of an unnamed first column (row names written by R or pandas), as pandas calls it.
+ROW_NAMES = "Unnamed: 0"
 
 
 @dataclass
@@ -60,6 +66,8 @@ class Table:
         CSV: the file line each row starts on (the header is line 1). None for an archive.
     origins : dict
         Archive: ``name -> (array name, column index or None)``, to point into the archive.
+    rows : array of int or None
+        Archive rows of a :meth:`take` subset: row ``i`` here is row ``rows[i]`` of the archive.
     """
 
     source: str
@@ -67,6 +75,16 @@ class Table:
     columns: dict
     lines: np.ndarray = None
     origins: dict = field(default_factory=dict)
+    rows: np.ndarray = None
+
+    def take(self, rows):
+        """The table of rows ``rows`` only (indices), its cells still named by their file line
+        (CSV) or archive row."""
+        rows = np.asarray(rows, dtype=np.int64)
+        columns = {name: column[rows] for name, column in self.columns.items()}
+        lines = None if self.lines is None else self.lines[rows]
+        kept = None if self.lines is not None else (rows if self.rows is None else self.rows[rows])
+        return Table(self.source, list(self.names), columns, lines, dict(self.origins), kept)
 
     def __len__(self):
         return len(self.columns[self.names[0]]) if self.names else 0
@@ -80,6 +98,8 @@ class Table:
             return f"{self.source}, column {name!r}"
         if self.lines is not None:
             return f"{self.source}, line {int(self.lines[row])}, column {name!r}"
+        if self.rows is not None:
+            row = int(self.rows[row])
         array, col = self.origins.get(name, (name, None))
         index = f"{row}" if col is None else f"{row}, {col}"
         return f"{self.source}, {array}[{index}] (column {name!r})"
@@ -122,7 +142,8 @@ def read_csv(path):
     source = os.path.basename(path) or path
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
-            header, header_line, cells, lines = _csv_columns(handle, source)
+            delimiter = sniff_delimiter(handle)
+            header, header_line, cells, lines = _csv_columns(handle, source, delimiter)
     except OSError as exc:
         raise _open_error(path, exc) from None
     if header is None:
@@ -136,13 +157,36 @@ def read_csv(path):
     return Table(source, header, columns, lines=np.array(lines, dtype=np.int64))
 
 
-def _csv_columns(handle, source):
+DELIMITERS = (",", ";", "\t")
+
+
+def sniff_delimiter(handle):
+    """The delimiter of an open CSV file: whichever of ``,`` ``;`` tab its first non-blank line
+    holds most often outside double quotes (``,`` on a tie or when it holds none); rewinds.
+
+    Counting on the header is enough, and steadier than :class:`csv.Sniffer`, which guesses
+    from a sample of rows and can take a letter or a space for the delimiter.
+    """
+    line = ""
+    try:
+        for line in handle:
+            if line.strip():
+                break
+    except UnicodeDecodeError:
+        line = ""                                   # reported with its line by the reader
+    handle.seek(0)
+    outside = re.sub(r'"[^"]*"?', "", line)
+    counts = [outside.count(d) for d in DELIMITERS]
+    return DELIMITERS[int(np.argmax(counts))]
+
+
+def _csv_columns(handle, source, delimiter=","):
     """``(header, its line, cells by column, the line each row starts on)`` of an open CSV file.
 
     ``cells[j]`` is the list of column ``j``'s stripped cells: the file is never held as rows.
     """
     cells, lines, header, header_line = [], [], None, None
-    reader = csv.reader(handle, strict=True)
+    reader = csv.reader(handle, strict=True, delimiter=delimiter)
     last_line = 0
     try:
         for record in reader:
@@ -151,6 +195,8 @@ def _csv_columns(handle, source):
                 continue
             if header is None:
                 header, header_line = [cell.strip() for cell in record], start
+                if len(header) > 1 and not header[0]:
+                    header[0] = ROW_NAMES
                 _check_names(header, f"{source}, line {start} (the header)")
                 _check_not_numbers(header, source, start)
                 cells = [[] for _ in header]
@@ -305,17 +351,3 @@ def select_features(table, features, ignore=()):
         raise DataError(f"{counts}: the model was not trained on {quote_list(extra)} (its "
                         f"features are: {quote_list(features)})")
     return list(features)
-
-
-def split_target(table, target):
-    """``(x, cells, features)``: the table taken apart once for training on column ``target``.
-
-    ``x`` is the (N, F) float64 matrix of every other column, in file order (the first bad
-    cell is a DataError naming it), ``cells`` the target column as it is in the file (text,
-    or numbers from an archive), ``features`` the names of the columns of ``x``.
-    """
-    cells = table.require(target, "target column")
-    features = [name for name in table.names if name != target]
-    if not features:
-        raise DataError(f"{table.source} has no feature column besides the target {target!r}")
-    return feature_matrix(table, features), cells, features

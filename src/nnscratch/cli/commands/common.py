@@ -4,15 +4,20 @@ columns for a trained model, and scoring. (Where they write: :mod:`nnscratch.cli
 ``nnscratch train`` stores its preprocessing in the model file's user metadata (see
 ``Network.save``) under the key :data:`RECORD_KEY`::
 
-    {"version": 1, "task": "classify" | "regress", "target": "<column>",
-     "features": ["<column>", ...],                      # in the network's input order
-     "feature_mean": [...], "feature_std": [...],        # of the training rows (float64)
+    {"version": 2, "task": "classify" | "regress", "target": "<column>",
+     "features": ["<column>", ...],                      # the columns used, in file order
+     "columns": [{...}, ...],                            # how each is encoded (cli.encoding)
+     "ignored": [{"name": ..., "reason": ...}, ...],     # columns left out, and why
+     "inputs": ["<input>", ...],                         # the network's inputs: age, sex=female
+     "feature_mean": [...], "feature_std": [...],        # per input, of the training rows
      "classes": ["<label>", ...] | null,                  # class index -> label, as in the file
      "target_mean": float | null, "target_std": float | null,   # regression targets' scaling
      "training": {...},                                   # how it was trained (for `info`)
      "metrics": {"training": {...}, "validation": {...}}} # its final scores
 
-``predict`` and ``evaluate`` read it back to apply the same standardisation and label mapping.
+``predict`` and ``evaluate`` read it back to apply the same encoding, standardisation and
+label mapping. A version-1 record (every feature a number column, one input each, no missing
+cell allowed) still loads: :func:`upgrade_record` reads it as the version-2 record it means.
 """
 
 import os
@@ -21,17 +26,20 @@ import numpy as np
 
 from ...checks import is_number
 from ...errors import ModelFileError
+from ..encoding import check_spec
+from ..features import drop_missing_target, encode_table, input_columns
 from ..preprocessing import decode_labels, encode_labels, standardize, target_labels, unstandardize
-from ..tables import feature_matrix, numeric_column, select_features
+from ..tables import numeric_column, select_features
 
 RECORD_KEY = "nnscratch_train"
-RECORD_VERSION = 1
+RECORD_VERSION = 2
 
 DATA_FORMATS = """\
 data files:
-  CSV   a header line naming the columns, then one line per sample, comma separated
-        (UTF-8). Features must be numbers; the target may be numbers or text. Blank lines
-        are skipped. Errors name the line of the file (the header is line 1).
+  CSV   a header line naming the columns, then one line per sample, separated by commas,
+        semicolons or tabs (found from the header; UTF-8). Features may be numbers or text
+        (categories); empty cells and NA, N/A, #N/A, <NA>, NULL, null, ? are missing. Blank
+        lines are skipped. Errors name the line of the file (the header is line 1).
   NPZ   numpy.savez archive with arrays x (samples, features) and y (samples,), plus an
         optional feature_names array (else the features are x0, x1, ...; the target is y);
         or one 1-D array per column, named by its key."""
@@ -52,8 +60,23 @@ def load_model(path, require_record=True):
                                  "features, their scaling, the classes): it was not written by "
                                  "'nnscratch train'")
         return network, None
+    record = upgrade_record(record)
     check_record(record, network, os.fspath(path))
     return network, record
+
+
+def upgrade_record(record):
+    """A version-1 record read as version 2: every feature a number column with no fill (a
+    missing cell stays an error, as when it was trained), one input each, nothing ignored."""
+    if not isinstance(record, dict) or record.get("version") != 1:
+        return record
+    features = record.get("features")
+    if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
+        return record                              # check_record names what is wrong
+    columns = [{"name": name, "kind": "number", "fill": None, "indicator": False, "empty": 0}
+               for name in features]
+    return dict(record, version=RECORD_VERSION, columns=columns, ignored=[],
+                inputs=list(features))
 
 
 def _fail(path, message):
@@ -70,7 +93,7 @@ def check_record(record, network, path):
     if not isinstance(record, dict):
         _fail(path, f"expected an object, got {type(record).__name__}")
     if record.get("version") != RECORD_VERSION:
-        _fail(path, f"version {record.get('version')!r}, expected {RECORD_VERSION}")
+        _fail(path, f"version {record.get('version')!r}, expected 1 or {RECORD_VERSION}")
     task = record.get("task")
     if task not in ("classify", "regress"):
         _fail(path, f"task {task!r}, expected 'classify' or 'regress'")
@@ -80,12 +103,24 @@ def check_record(record, network, path):
     if not isinstance(features, list) or not features \
             or not all(isinstance(f, str) for f in features):
         _fail(path, "the feature names are missing")
-    if network.input_shape != (len(features),):
-        _fail(path, f"{len(features)} feature names for a network taking inputs shaped "
+    columns, inputs = record.get("columns"), record.get("inputs")
+    if not isinstance(columns, list) or [c.get("name") if isinstance(c, dict) else None
+                                          for c in columns] != features:
+        _fail(path, "the column specs must name the features, in order")
+    problem = next((p for p in map(check_spec, columns) if p is not None), None)
+    if problem is not None:
+        _fail(path, problem)
+    if not isinstance(inputs, list) or len(inputs) != len(input_columns(columns)):
+        _fail(path, "the input names do not match the column specs")
+    if not isinstance(record.get("ignored"), list) or not all(
+            isinstance(i, dict) and isinstance(i.get("name"), str) for i in record["ignored"]):
+        _fail(path, "the ignored columns must be a list of {name, reason}")
+    if network.input_shape != (len(inputs),):
+        _fail(path, f"{len(inputs)} inputs for a network taking inputs shaped "
                     f"{network.input_shape}")
     for key in ("feature_mean", "feature_std"):
-        if not _is_number_list(record.get(key), len(features)):
-            _fail(path, f"{key} must be {len(features)} finite numbers")
+        if not _is_number_list(record.get(key), len(inputs)):
+            _fail(path, f"{key} must be {len(inputs)} finite numbers")
     if task == "classify":
         classes = record.get("classes")
         if not isinstance(classes, list) or not all(isinstance(c, str) for c in classes) \
@@ -113,15 +148,25 @@ def target_for(table, record, given):
 
 
 def model_inputs(table, record, network, ignore=()):
-    """The standardised (N, F) input of ``network`` from the feature columns of ``table``.
+    """The standardised (N, inputs) input of ``network`` from the feature columns of ``table``.
 
-    A value the network's dtype cannot hold, or whose z-score it cannot hold, is a DataError
-    naming its cell.
+    The columns the model ignored in training may be there too. Each column is encoded by its
+    spec (missing cells filled, categories one-hot, unknown categories all zeros or
+    ``(other)``). A value the network's dtype cannot hold, or whose z-score it cannot hold, is
+    a DataError naming its cell.
     """
-    names = select_features(table, record["features"], ignore=ignore)
-    x = feature_matrix(table, names)
+    ignored = {entry["name"] for entry in record["ignored"]}
+    select_features(table, record["features"], ignore=set(ignore) | ignored)
+    x = encode_table(table, record["columns"])
+    names = input_columns(record["columns"])
     return standardize(x, record["feature_mean"], record["feature_std"], dtype=network.dtype,
                        where=lambda row, column: table.where(row, names[column]))
+
+
+def labelled_rows(table, target):
+    """``(table, dropped)``: the rows with a target cell (see
+    :func:`~nnscratch.cli.features.drop_missing_target`), and how many had none."""
+    return drop_missing_target(table, target)
 
 
 def model_targets(table, record, target, dtype=np.float64):

@@ -1,7 +1,8 @@
 """``nnscratch evaluate``: a trained model's loss and metrics on a labelled table.
 
 The table needs the model's feature columns and the target column (by default the one the
-model was trained on; ``--target`` names another). Classifiers report the loss, the accuracy,
+model was trained on; ``--target`` names another). Rows whose target cell is empty cannot be
+scored: they are left out, and their count said. Classifiers report the loss, the accuracy,
 macro-averaged precision, recall and F1, and the confusion matrix (rows: true labels, columns:
 predicted labels); regression models the loss (on the standardised target, as trained), MAE
 and RMSE in the target's units, and R2.
@@ -32,8 +33,10 @@ def add_parser(commands):
 
 
 def evaluate_table(network, record, table, target=None):
-    """``(scores, confusion matrix or None)`` of the model on a table holding the target."""
+    """``(scores, confusion matrix or None)`` of the model on a table holding the target
+    (only its rows with a target cell: see :func:`~.common.labelled_rows`)."""
     target = common.target_for(table, record, target)
+    table, _ = common.labelled_rows(table, target)
     x = common.model_inputs(table, record, network, ignore={target})
     y_true, y_network = common.model_targets(table, record, target, dtype=network.dtype)
     output = network.predict(x)
@@ -63,7 +66,9 @@ def run(args):
     network, record = common.load_model(args.model)
     table = read_table(args.data)
     result, matrix = evaluate_table(network, record, table, args.target)
-    print(f"{table.source}: {len(table)} rows, task {record['task']}")
+    _, dropped = common.labelled_rows(table, common.target_for(table, record, args.target))
+    print(f"{table.source}: {len(table) - dropped} rows, task {record['task']}"
+          + (f" ({dropped} row(s) with an empty target cell left out)" if dropped else ""))
     for key, value in result.items():
         print(f"{key:<16} {value:.4f}" if key != "loss" else f"{key:<16} {value:.6g}")
     if record["task"] == "regress":

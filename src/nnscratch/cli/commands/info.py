@@ -2,12 +2,15 @@
 
 Prints the architecture (the layer table with output shapes and parameter counts), the
 parameter totals, and, for a model written by ``nnscratch train``, its training record: task,
-target, features (with their training means and standard deviations), classes, data, network
-options, epochs, optimizer, final metrics and date.
+target, every preprocessing step (columns ignored and why, how each column is encoded and its
+missing cells filled, each network input with its training mean and standard deviation),
+classes, data, network options, epochs and early stopping, optimizer, final metrics and date.
 """
 
 import os
 
+from ..encoding import describe_column
+from ..missing import MISSING_TOKENS
 from ..options import add_command
 from . import common
 
@@ -42,10 +45,7 @@ def describe(network, record, path):
     training = record.get("training", {})
     lines.append(f"task: {record['task']} of {record['target']!r} "
                  f"({training.get('task_source', 'source unknown')})")
-    lines.append(f"features ({len(record['features'])}, standardised with the training rows' "
-                 "mean and standard deviation):")
-    for name, mean, std in zip(record["features"], record["feature_mean"], record["feature_std"]):
-        lines.append(f"  {name:<30} mean {mean:<12.6g} std {std:.6g}")
+    lines.extend(preprocessing_lines(record))
     if record["task"] == "classify":
         lines.append(f"classes ({len(record['classes'])}): "
                      + ", ".join(f"{i}={c!r}" for i, c in enumerate(record["classes"])))
@@ -56,15 +56,35 @@ def describe(network, record, path):
         lines.append(f"trained on: {training.get('data')} ({training.get('rows')} rows: "
                      f"{training.get('training_rows')} training, "
                      f"{training.get('validation_rows')} validation, seed {training.get('seed')})")
+        if training.get("dropped_rows"):
+            lines.append(f"rows dropped for an empty target cell: {training['dropped_rows']}")
         lines.append(f"training: {training.get('epochs')} epochs, batch size "
                      f"{training.get('batch_size') or 'all rows'}, optimizer "
                      f"{training.get('optimizer')} "
                      f"(learning rate {training.get('learning_rate')}), "
                      f"loss {training.get('loss')}, hidden {training.get('hidden')} "
                      f"{training.get('activation')}")
+        if training.get("stopping"):
+            lines.append(training["stopping"])
         lines.append(f"date: {training.get('date')}")
     for name, result in (record.get("metrics") or {}).items():
         lines.append(f"final {name}: {common.format_scores(result)}")
+    return lines
+
+
+def preprocessing_lines(record):
+    """The preprocessing steps of a training record, in the order ``predict`` applies them."""
+    lines = [f"preprocessing of {len(record['features'])} feature column(s), in order:"]
+    for entry in record["ignored"]:
+        lines.append(f"  {entry['name']}: {entry.get('reason', '')} -> ignored")
+    lines.append("  columns (empty cells: " + ", ".join(
+        repr(t) for t in sorted(MISSING_TOKENS)) + "):")
+    for spec in record["columns"]:
+        lines.append(f"    {describe_column(spec)}")
+    lines.append(f"  {len(record['inputs'])} network inputs; number inputs standardised with the "
+                 "training rows' mean and standard deviation, 0/1 inputs as they are:")
+    for name, mean, std in zip(record["inputs"], record["feature_mean"], record["feature_std"]):
+        lines.append(f"    {name:<30} mean {mean:<12.6g} std {std:.6g}")
     return lines
 
 
