@@ -100,6 +100,10 @@ def evaluate_batches(model, source):
             outputs.add(outs)
             targets.append(ys)
             masks.append(out_masks)
+    strategy = getattr(source, "strategy", None)   # one shard per rank (nnscratch.distributed)
+    if strategy is not None:
+        count, totals, shares, outputs, targets, masks = strategy.combine_evaluation(
+            model, count, totals, shares, outputs, targets, masks)
     if count == 0:
         raise DataError("evaluate got no batch from the data")
     losses = [total / share if spec.losses[k].reduction == "mean" and share else total

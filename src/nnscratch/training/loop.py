@@ -86,6 +86,9 @@ def fit(model, x, y=None, epochs=1, batch_size=None, shuffle=True, seed=None, ve
 
     if seed is not None:
         model.shuffle_rng = np.random.default_rng(seed)
+    dist = model.distribution   # data parallel (nnscratch.distributed): each rank its shard
+    if dist is not None:
+        source, val = dist.start_fit(model, source, val)
     history = History()
     # the user's callbacks first, so History and the progress display see what they log
     if isinstance(callbacks, Callback):
@@ -94,6 +97,8 @@ def fit(model, x, y=None, epochs=1, batch_size=None, shuffle=True, seed=None, ve
     progress = progress_display(verbose, epochs, source.steps)
     if progress is not None:
         cb_list.append(progress)
+    if dist is not None:
+        cb_list = dist.callbacks(cb_list)           # files and printing: rank 0 only
     cbs = CallbackList(cb_list, model)
     model.history = history
     model.stop_training = False
@@ -210,7 +215,7 @@ def train_epochs(model, source, val, initial_epoch, epochs, cbs, watched=True):
             if several:
                 for k, value in enumerate(model.last_output_losses):
                     output_losses[k] += value * rows
-            if collect_outputs:
+            if collect_outputs and rows:
                 last = model.last_output
                 outputs.append([a.copy() for a in last] if isinstance(last, list) else [last.copy()])
                 targets.append(yb)
@@ -220,6 +225,10 @@ def train_epochs(model, source, val, initial_epoch, epochs, cbs, watched=True):
         if batch_index < 0:
             raise DataError(f"epoch {epoch + 1} got no batch from the data: an iterator that "
                             "ran out, or an empty iterable")
+        if model.distribution is not None:      # data parallel: the sums of all the ranks
+            total_loss, seen, output_losses, outputs, targets, masks = \
+                model.distribution.end_epoch(model, total_loss, seen, output_losses, outputs,
+                                             targets, masks)
         if (watched or epoch + 1 == epochs) and not all_finite(arrays):
             raise failure(epoch, batch_index, after_update=True)   # the last update overflowed
         metric_values = [{} for _ in output_losses]
