@@ -66,7 +66,7 @@ def trained(tmp_path_factory):
     model = folder / "colors.nns"
     with contextlib.redirect_stdout(io.StringIO()) as out:
         code = cli.main(["train", str(data), "--out", str(model), "--epochs", "30", "--verbose",
-                         "0", "--hidden", "16", "--target", "color", "--lr", "0.01"])
+                         "0", "--hidden", "16", "--batch-size", "32", "--target", "color", "--lr", "0.01"])
     assert code == 0
     return data, model, out.getvalue()
 
