@@ -5,7 +5,8 @@ whole workload. The parent asks the workers in turn for one timed training run e
 round (the order rotates every round), so that every contender sees the same drift of a shared,
 noisy machine; the median of the rounds is reported. A worker measures its own peak resident
 memory (``VmHWM`` from ``/proc/self/status``, or ``ru_maxrss``) when it is told to stop: data,
-model, library and all, with nothing of the other contenders in it.
+model, library and all, with nothing of the other contenders in it. Between rounds (untimed) it
+runs the cyclic garbage collector, so that a finished round's model does not linger in the peak.
 
 A workload is a module with:
 
@@ -19,6 +20,7 @@ A workload is a module with:
 - optionally ``available(name) -> None or reason`` and ``warmup_limit(ctx)``.
 """
 
+import gc
 import importlib
 import multiprocessing
 import os
@@ -105,7 +107,12 @@ def _worker_main(conn, module_name, contender, quick, seed, threads):
                 start = time.perf_counter()
                 weights = train(ctx)
                 seconds = time.perf_counter() - start
-                conn.send(("result", (seconds, float(module.final_loss(ctx, weights)))))
+                loss = float(module.final_loss(ctx, weights))
+                # untimed: free the last run's model now (a model held in reference cycles
+                # would otherwise wait for the cyclic collector, adding up in peak memory)
+                del weights
+                gc.collect()
+                conn.send(("result", (seconds, loss)))
             else:
                 conn.send(("stopped", peak_memory_bytes()))
                 return

@@ -1,7 +1,7 @@
 """Run the benchmarks of BENCHMARKS.md side by side and write benchmarks/RESULTS.md.
 
-    python benchmarks/run.py                 # W1-W4, every contender, 5+ rounds each
-    python benchmarks/run.py --quick         # fewer rounds, 1/8 of the W2-W4 data
+    python benchmarks/run.py                 # W1-W5, every contender, 5+ rounds each
+    python benchmarks/run.py --quick         # fewer rounds, 1/8 of the W2-W5 data
     python benchmarks/run.py --workloads w1 --contenders nnscratch,numpy
 
 Contenders: nnscratch, the lean NumPy loop of the same computation (the floor), PyTorch on the
@@ -33,21 +33,22 @@ for path in (ROOT, os.path.join(ROOT, "src")):
 from benchmarks import harness  # noqa: E402
 
 WORKLOADS = {"w1": "benchmarks.w1_xor", "w2": "benchmarks.w2_mlp", "w3": "benchmarks.w3_cnn",
-             "w4": "benchmarks.w4_transformer"}
+             "w4": "benchmarks.w4_transformer", "w5": "benchmarks.w5_gru"}
 CONTENDERS = ("nnscratch", "numpy", "pytorch", "sklearn")
 W2_GFLOP_PER_SAMPLE = 6 * 234_752 / 1e9          # forward + two backward products per weight
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workloads", default="w1,w2,w3,w4", help="comma-separated: w1,w2,w3,w4")
+    parser.add_argument("--workloads", default="w1,w2,w3,w4,w5",
+                        help="comma-separated: w1,w2,w3,w4,w5")
     parser.add_argument("--contenders", default=",".join(CONTENDERS),
                         help="comma-separated subset of " + ",".join(CONTENDERS))
     parser.add_argument("--repeats", type=int, default=None,
                         help="timed rounds per contender (default 7 for W1, 5 otherwise; "
                              "--quick: 3 for W1, 1 otherwise)")
     parser.add_argument("--quick", action="store_true",
-                        help="fewer rounds and 1/8 of the W2-W4 data, for trying things")
+                        help="fewer rounds and 1/8 of the W2-W5 data, for trying things")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"),
                         help="where to write the Markdown tables (default benchmarks/RESULTS.md)")
@@ -172,6 +173,20 @@ def run_one(key, args, threads, log):
     return f"## {module.TITLE}\n\n{table}\n\n" + "\n".join(f"- {n}" for n in notes) + "\n"
 
 
+def kept_sections(path):
+    """The sections of an existing results file that this runner does not write (a "## "
+    heading that names no workload, such as the MPI section that benchmarks/mpi.py's page links
+    from), so that a new run keeps them, after its own."""
+    try:
+        with open(path) as handle:
+            text = handle.read()
+    except OSError:
+        return ""
+    ours = tuple(f"## {importlib.import_module(m).NAME}:" for m in WORKLOADS.values())
+    kept = [part for part in text.split("\n## ")[1:] if not ("## " + part).startswith(ours)]
+    return "".join("\n## " + part.rstrip("\n") + "\n" for part in kept)
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
@@ -210,6 +225,7 @@ def main(argv=None):
     report = ("# Benchmark results\n\n" + "\n".join(f"- {line}" for line in header) + "\n\n"
               + "\n".join(sections))
     if not args.no_write:
+        report += kept_sections(args.out)
         with open(args.out, "w") as handle:
             handle.write(report)
         print(f"wrote {args.out}")

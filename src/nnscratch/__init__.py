@@ -10,6 +10,7 @@ its math and checked against finite differences (:mod:`nnscratch.gradcheck`).
 
 from . import (
     activations,
+    audio,
     callbacks,
     data,
     errors,
@@ -30,6 +31,7 @@ from .layers import __all__ as _layer_names
 from .models import Model, Network
 from .optimizers import schedules
 from .symbolic import Input
+from .threads import get_num_threads, num_threads, set_num_threads
 
 __version__ = "0.1.0"
 
@@ -50,6 +52,7 @@ def export_onnx(network, path, **kwargs):
     return onnx.export_onnx(network, path, **kwargs)
 
 
-__all__ = ["Network", "Model", "Input", "History", "NNScratchError", "load", "export_onnx", "activations",
+__all__ = ["Network", "Model", "Input", "History", "NNScratchError", "load", "export_onnx",
+           "set_num_threads", "get_num_threads", "num_threads", "activations", "audio",
            "callbacks", "data", "errors", "gradcheck", "initializers", "layers", "losses",
            "metrics", "models", "optimizers", "regularizers", "schedules", *_layer_names]

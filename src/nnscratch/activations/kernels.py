@@ -50,7 +50,7 @@ def _select(condition, if_true, if_false, dtype):
     return if_true * mask + if_false * (1.0 - mask)
 
 
-def sigmoid(z):
+def sigmoid(z, out=None):
     r"""Logistic sigmoid :math:`1 / (1 + e^{-z})` in the two-branch form.
 
     With :math:`e = \exp(-|z|) \le 1`: :math:`1/(1+e)` for :math:`z \ge 0` and
@@ -61,15 +61,30 @@ def sigmoid(z):
     float64, 43 in float32), :math:`e^{-z}` can neither overflow nor fall below
     :math:`\sqrt{\text{tiny}}`, and the plain :math:`1 / (1 + e^{-z})` is as accurate (to
     relative rounding, both tails) in four in-place operations instead of a dozen; it matters
-    for small layers, where each NumPy call costs more than its arithmetic.
+    for small layers, where each NumPy call costs more than its arithmetic, and for recurrent
+    gates.
+
+    ``out``: an array shaped like ``z`` to write into (may be ``z`` itself).
     """
-    if _all_small(z, _SIGMOID_PLAIN_BOUND.get(z.dtype.char) or -_exp_floor(z.dtype)):
-        t = np.negative(z)
-        np.exp(t, out=t)                     # e^{-z}, finite and normal here
-        t += 1.0
-        return np.reciprocal(t, out=t)       # 1 / (1 + e^{-z})
+    bound = _SIGMOID_PLAIN_BOUND.get(z.dtype.char)
+    if bound is None:
+        bound = -_exp_floor(z.dtype)
+    if bool(np.vdot(z, z) < bound * bound) if z.size <= 256 else _all_small(z, bound):
+        return _plain_sigmoid(z, out)
     e = _exp(-np.abs(z))
-    return _select(z >= 0, 1.0, e, z.dtype) / (1.0 + e)
+    result = _select(z >= 0, 1.0, e, z.dtype) / (1.0 + e)
+    if out is None:
+        return result
+    out[...] = result
+    return out
+
+
+def _plain_sigmoid(z, out=None):
+    """:math:`1 / (1 + e^{-z})` in place, in ``out`` (or a new array)."""
+    t = np.negative(z, out)
+    np.exp(t, t)                         # e^{-z}
+    t += 1.0
+    return np.reciprocal(t, t)           # 1 / (1 + e^{-z})
 
 
 _SIGMOID_PLAIN_BOUND = {"f": -_exp_floor(np.float32), "d": -_exp_floor(np.float64)}

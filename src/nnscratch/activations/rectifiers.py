@@ -4,7 +4,7 @@ leaky ReLU) with their exponential relatives (ELU, SELU, CELU).
 
 import numpy as np
 
-from .. import checks
+from .. import checks, threads
 from .base import DIVISOR_FLOOR, SCALE_LIMIT, ElementwiseActivation
 from .kernels import _select
 
@@ -50,6 +50,11 @@ class BinaryStep(ElementwiseActivation):
         return np.zeros_like(z)
 
 
+def _masked_by_positive(grad, z, out):
+    """``out = grad * (z > 0)``: ReLU's chain-rule step on one part of the arrays."""
+    return np.multiply(grad, z > 0, out=out)
+
+
 class ReLU(ElementwiseActivation):
     r"""Rectified linear unit.
 
@@ -63,10 +68,17 @@ class ReLU(ElementwiseActivation):
     name = "relu"
 
     def _forward(self, z):
-        return np.maximum(z, 0.0)
+        # max(z, 0), in parts on several threads for a large array (nnscratch.threads)
+        return threads.elementwise(np.maximum, np.empty_like(z), z, z.dtype.type(0))
 
     def _derivative(self, z, a):
         return z > 0      # a 0/1 mask: multiplying by it keeps grad_a's dtype, one pass fewer
+
+    def _backward(self, z, a, grad_a):
+        if grad_a.shape != z.shape or grad_a.dtype != z.dtype:
+            return super()._backward(z, a, grad_a)
+        # dZ = dA * (z > 0), in parts on several threads for a large array
+        return threads.elementwise(_masked_by_positive, np.empty_like(grad_a), grad_a, z)
 
 
 class ReLU6(ElementwiseActivation):

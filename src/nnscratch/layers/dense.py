@@ -82,7 +82,11 @@ class Dense(ActivatedLayer):
         if x.ndim < 2 or x.shape[-1] != W.shape[0]:
             check_input_features(self, x, W.shape[0])       # raises, naming the layer
         self._x = x
-        z = x @ W                                   # Z = X W (+ b)
+        if x.ndim == 2:
+            z = x @ W                               # Z = X W (+ b)
+        else:                                       # (N, ..., inputs): one product of N*... rows,
+            z = (x.reshape(-1, W.shape[0]) @ W).reshape(x.shape[:-1] + (W.shape[1],))
+            #                                         not a stack of N small ones
         if self.use_bias:
             z += self.params["b"]
         return z
@@ -98,7 +102,7 @@ class Dense(ActivatedLayer):
             np.add.reduce(g2, axis=0, out=self.grads["b"])   # db = sum over samples of dZ
         if not self.input_grad_needed:              # the network's first layer: dX is unused
             return None
-        return grad_z @ self.params["W"].T          # dX = dZ W^T
+        return (g2 @ self.params["W"].T).reshape(x.shape)   # dX = dZ W^T
 
     def get_config(self):
         config = super().get_config()

@@ -26,6 +26,10 @@ product then writes its result channel-major, and the layers hand it on as a tra
 (still indexed ``(N, C, ...)``) instead of copying it. The next layer's :func:`im2col` reads that
 layout without a gather.
 
+Both split the batch over :func:`nnscratch.threads.split` when it is large (each part copies or
+adds its own samples; with one thread, or a small batch, the loop over taps runs once over all
+of them, the reference path).
+
 Padding follows TensorFlow and ONNX ``SAME_UPPER`` for ``"same"``: the output length is
 ``ceil(n / s)`` and when the total padding is odd the extra row or column goes at the end.
 """
@@ -35,7 +39,7 @@ import math
 
 import numpy as np
 
-from .. import checks
+from .. import checks, threads
 from ..errors import ConfigError, ShapeError
 
 __all__ = ["normalize_padding", "padding_config", "resolve_padding", "output_length",
@@ -170,8 +174,14 @@ def im2col(xp, kernel_size, stride, dilation, out_sizes):
     n, c = xp.shape[:2]
     cols = np.empty((c,) + tuple(kernel_size) + (n,) + tuple(out_sizes), dtype=xp.dtype)
     xt = xp.swapaxes(0, 1)                                   # (C, N, *spatial), a view
-    for tap, slices in window_slices(kernel_size, stride, dilation, out_sizes):
-        cols[(slice(None),) + tap] = xt[(slice(None), slice(None)) + slices]
+    taps = list(window_slices(kernel_size, stride, dilation, out_sizes))
+
+    def fill(start, stop):                                   # samples [start, stop)
+        part = slice(start, stop)
+        for tap, slices in taps:
+            cols[(slice(None),) + tap + (part,)] = xt[(slice(None), part) + slices]
+
+    threads.split(n, fill, cols.size)                        # the samples' parts side by side
     return cols.reshape(c * math.prod(kernel_size), n * math.prod(out_sizes))
 
 
@@ -184,8 +194,14 @@ def col2im(cols, padded_shape, kernel_size, stride, dilation, out_sizes):
     n, c = padded_shape[:2]
     cols = cols.reshape((c,) + tuple(kernel_size) + (n,) + tuple(out_sizes))
     out = np.zeros((c, n) + tuple(padded_shape[2:]), dtype=cols.dtype)
-    for tap, slices in window_slices(kernel_size, stride, dilation, out_sizes):
-        out[(slice(None), slice(None)) + slices] += cols[(slice(None),) + tap]
+    taps = list(window_slices(kernel_size, stride, dilation, out_sizes))
+
+    def add(start, stop):                                    # samples [start, stop)
+        part = slice(start, stop)
+        for tap, slices in taps:
+            out[(slice(None), part) + slices] += cols[(slice(None),) + tap + (part,)]
+
+    threads.split(n, add, cols.size)                         # the samples' parts side by side
     return out.swapaxes(0, 1)
 
 

@@ -81,9 +81,10 @@ class SimpleRNN(BaseRecurrent):
         cache["h"][t] = h
         return [h]
 
-    def _cell_backward(self, d_states, states, cache, t):
-        dz = self.activation.backward(cache["z"][t], cache["h"][t], d_states[0])  # dz = dh * f'(z)
-        return dz, dz, [None]
+    def _cell_backward(self, d_states, states, cache, t, d_x_proj, d_h_proj):
+        d_x_proj[...] = self.activation.backward(cache["z"][t], cache["h"][t],
+                                                 d_states[0])          # dz = dh * f'(z)
+        return [None]
 
     def get_config(self):
         config = super().get_config()
@@ -160,13 +161,13 @@ class LSTM(BaseRecurrent):
         cache["tanh_c"][t] = tanh_c
         return [o * tanh_c, c]                                # h_t = o tanh(c_t)
 
-    def _cell_backward(self, d_states, states, cache, t):
+    def _cell_backward(self, d_states, states, cache, t, d_x_proj, d_h_proj):
         H = self.units
         gates = cache["gates"][t]
         i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
         tanh_c = cache["tanh_c"][t]
         dh, dc = d_states
-        da = np.empty_like(gates)
+        da = d_x_proj                                         # dL/dX_p = dL/dH_p = da_t
         do = dh * tanh_c                                      # do = dh tanh(c_t)
         dc = dc + dh * o * (1.0 - tanh_c) * (1.0 + tanh_c)    # dc += dh o (1 - tanh^2 c_t)
         da[:, :H] = dc * g * i * (1.0 - i)                    # da^i = (dc g) i (1 - i)
@@ -174,7 +175,7 @@ class LSTM(BaseRecurrent):
         da[:, 2 * H:3 * H] = dc * i * (1.0 - g) * (1.0 + g)   # da^g = (dc i) (1 - g^2)
         da[:, 3 * H:] = do * o * (1.0 - o)                    # da^o = do o (1 - o)
         dc_prev = dc * f                                      # dc_{t-1} = dc f
-        return da, da, [None, dc_prev]
+        return [None, dc_prev]
 
     def get_config(self):
         config = super().get_config()
@@ -218,6 +219,7 @@ class GRU(BaseRecurrent):
     """
 
     gates = 3
+    same_projection_grads = False      # the reset gate scales only the recurrent part of n
 
     def _allocate_cache(self, steps, n, dtype):
         return {"gates": np.empty((steps, n, 3 * self.units), dtype),   # r, z, n
@@ -235,16 +237,16 @@ class GRU(BaseRecurrent):
         h_prev = states[0]
         return [n_gate + z * (h_prev - n_gate)]               # h_t = (1 - z) n + z h_{t-1}
 
-    def _cell_backward(self, d_states, states, cache, t):
+    def _cell_backward(self, d_states, states, cache, t, d_x_proj, d_h_proj):
         H = self.units
         gates = cache["gates"][t]
         r, z, n_gate = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:]
         dh, h_prev = d_states[0], states[0]
-        dp = np.empty_like(gates)
+        dp = d_x_proj                                         # dL/dX_p(t) = [da^r, da^z, da^n]
         dp[:, 2 * H:] = dh * (1.0 - z) * (1.0 - n_gate) * (1.0 + n_gate)  # da^n = dh (1-z)(1-n^2)
         da_n = dp[:, 2 * H:]
         dp[:, :H] = da_n * cache["q_n"][t] * r * (1.0 - r)    # da^r = (da^n q^n) r (1 - r)
         dp[:, H:2 * H] = dh * (h_prev - n_gate) * z * (1.0 - z)   # da^z = dh (h_{t-1} - n) z (1-z)
-        dq = dp.copy()
-        dq[:, 2 * H:] *= r                                    # dq^n = r da^n
-        return dp, dq, [dh * z]                               # direct: dh_{t-1} += dh z
+        d_h_proj[:, :2 * H] = dp[:, :2 * H]                   # dL/dH_p(t) = [da^r, da^z, r da^n]
+        np.multiply(da_n, r, out=d_h_proj[:, 2 * H:])         # dq^n = r da^n
+        return [dh * z]                                       # direct: dh_{t-1} += dh z

@@ -97,6 +97,8 @@ class BaseRecurrent(Layer):
     abstract = True
     gates = 1
     state_names = ("h",)
+    # dL/dX_p = dL/dH_p (SimpleRNN, LSTM): the backward keeps one stack for both
+    same_projection_grads = True
 
     def __init__(self, units, return_sequences=False, go_backwards=False, use_bias=True,
                  kernel_initializer="glorot_uniform", recurrent_initializer="orthogonal",
@@ -238,7 +240,10 @@ class BaseRecurrent(Layer):
         if self.go_backwards:
             x = x[:, ::-1]
         x_t = np.ascontiguousarray(x.transpose(1, 0, 2))      # time-major (T, N, features)
-        x_proj = x_t @ W_ih.T                                 # X_p = X W_ih^T, every step at once
+        if x_t.shape[-1] == 1:                                # one feature: an outer product,
+            x_proj = x_t * W_ih[:, 0]                         # which NumPy's matmul does slowly
+        else:
+            x_proj = x_t @ W_ih.T                             # X_p = X W_ih^T, every step at once
         if self.use_bias:
             x_proj += self.params["b_ih"]                     #     + b_ih
         # seq[k][t] is state k after t steps (seq[k][0] the initial state)
@@ -246,10 +251,12 @@ class BaseRecurrent(Layer):
         for k, state in enumerate(states0):
             seq[k][0] = state
         cache = self._allocate_cache(steps, n, W_hh.dtype)
+        W_hh_t, b_hh = W_hh.T, self.params.get("b_hh")
+        h_proj = np.empty((n, W_hh.shape[0]), W_hh.dtype)     # reused: a cell keeps no view of it
         for t in range(steps):
-            h_proj = seq[0][t] @ W_hh.T                       # H_p = h_{t-1} W_hh^T
-            if self.use_bias:
-                h_proj += self.params["b_hh"]                 #     + b_hh
+            np.matmul(seq[0][t], W_hh_t, out=h_proj)          # H_p = h_{t-1} W_hh^T
+            if b_hh is not None:
+                h_proj += b_hh                                #     + b_hh
             new_states = self._cell_forward(x_proj[t], h_proj, [s[t] for s in seq], cache, t)
             for k, state in enumerate(new_states):
                 if keep is None:
@@ -276,8 +283,9 @@ class BaseRecurrent(Layer):
         dtype = W_hh.dtype
         grad_y = np.asarray(grad_y, dtype=dtype)
         gh = self.gates * self.units
-        d_x_proj = np.empty((steps, n, gh), dtype)            # dL/dX_p(t), stacked over t
         d_h_proj = np.empty((steps, n, gh), dtype)            # dL/dH_p(t), stacked over t
+        d_x_proj = (d_h_proj if self.same_projection_grads    # dL/dX_p(t), stacked over t
+                    else np.empty((steps, n, gh), dtype))
         grad_seq = grad_y.transpose(1, 0, 2) if self.return_sequences else None
         if keep is not None:
             if grad_seq is not None and self.zero_output_for_mask:
@@ -291,10 +299,10 @@ class BaseRecurrent(Layer):
             if grad_seq is not None:
                 d_states[0] = d_states[0] + grad_seq[t]       # h_t is also an output
             through = d_states if keep is None else [d * real[t] for d in d_states]   # m_t ds_t
-            dxp, dhp, direct = self._cell_backward(through, [s[t] for s in seq], cache, t)
-            d_x_proj[t] = dxp
-            d_h_proj[t] = dhp
-            d_h_prev = dhp @ W_hh                             # dL/dh_{t-1} through H_p = h W_hh^T
+            # the cell writes dL/dX_p(t) and dL/dH_p(t) into the stacks (one stack when equal)
+            direct = self._cell_backward(through, [s[t] for s in seq], cache, t, d_x_proj[t],
+                                         d_h_proj[t])
+            d_h_prev = d_h_proj[t] @ W_hh                     # dL/dh_{t-1} through H_p = h W_hh^T
             if direct[0] is not None:
                 d_h_prev += direct[0]                         #   + the cell's direct path
             new_d = [d_h_prev] + list(direct[1:])
@@ -311,7 +319,8 @@ class BaseRecurrent(Layer):
             np.sum(d_h_proj, axis=(0, 1), out=self.grads["b_hh"])                  # db_hh
             np.sum(d_x_proj, axis=(0, 1), out=self.grads["b_ih"])                  # db_ih
         self.grad_initial_state = self._packed(d_states)
-        grad_x = (d_x_proj @ W_ih).transpose(1, 0, 2)         # dx_t = dX_p(t) W_ih
+        grad_x = (d_x_proj.reshape(rows, gh) @ W_ih).reshape(steps, n, -1).transpose(1, 0, 2)
+        #                                                       dx_t = dX_p(t) W_ih
         if self.go_backwards:
             grad_x = grad_x[:, ::-1]
         return np.ascontiguousarray(grad_x)
@@ -325,12 +334,13 @@ class BaseRecurrent(Layer):
         """One step: the new states from the projections and the previous states."""
         raise NotImplementedError
 
-    def _cell_backward(self, d_states, states, cache, t):
-        """One step back: ``(dL/dX_p(t), dL/dH_p(t), direct)``.
+    def _cell_backward(self, d_states, states, cache, t, d_x_proj, d_h_proj):
+        """One step back: writes dL/dX_p(t) into ``d_x_proj`` and dL/dH_p(t) into
+        ``d_h_proj`` (the same array when ``same_projection_grads``), returns ``direct``.
 
         ``d_states`` are dL/d(new states); ``states`` the previous states; ``direct`` the
         gradients with respect to the previous states through paths other than ``H_p`` (None
-        where there is none).
+        where there is none), one per state.
         """
         raise NotImplementedError
 

@@ -16,6 +16,7 @@ For a model with outputs :math:`\\hat y_k` the training step is the article's, o
 
 import math
 
+from .. import threads
 from ..data import as_numeric_array, check_same_length
 from ..errors import ConfigError, ShapeError, TrainingError
 from ..layers.masking import may_make_masks
@@ -25,7 +26,7 @@ from ..symbolic import fits, shape_text
 from ..training import fit as fit_loop
 from ..training.inference import evaluate_batches, predict_batches
 from ..training.sources import ArraySource, inference_source
-from ..training.targets import prepare_target, sample_weights
+from ..training.targets import fit_class_labels, prepare_target, sample_weights
 from . import graph
 
 
@@ -47,6 +48,7 @@ def _by_name(data, names, what):
 
 class Engine:
     """Forward, backward, losses, a training step and inference over the model's graph."""
+    distribution = None     # the data-parallel strategy (nnscratch.distributed) or None
 
     # -- data in -------------------------------------------------------------------------------
     def prepare_inputs(self, x, name="x"):
@@ -80,8 +82,9 @@ class Engine:
         """``y`` as one checked target array per output (see ``training.targets``)."""
         spec = self.outputs_spec
         ys = [y] if len(spec) == 1 and not isinstance(y, dict) else _by_name(y, spec.names, name)
+        classes = self.class_labels if len(ys) == 1 else None      # text labels: one output
         return [prepare_target(target, loss, tensor.shape, self.dtype,
-                               name if len(ys) == 1 else f"{name}[{label!r}]")
+                               name if len(ys) == 1 else f"{name}[{label!r}]", classes)
                 for target, loss, tensor, label in zip(ys, spec.losses, self.outputs, spec.names)]
 
     def prepare_input(self, x, name="x"):
@@ -108,12 +111,13 @@ class Engine:
             for y, tensor in zip(ys[1:], self.outputs[1:]):      # the same weights fit them all
                 sample_weights(y, sample_weight, None, self.dtype, tensor.shape)
         return sample_weights(ys[0], sample_weight, class_weight, self.dtype,
-                              self.outputs[0].shape)
+                              self.outputs[0].shape, self.class_labels)
 
     # -- forward and backward ------------------------------------------------------------------
     def forward_all(self, xs, training=False):
         """Every node's output for prepared inputs ``xs``: ``{tensor id: array}``, and the
         masks some carry (under ``graph.mask_key(tensor id)``)."""
+        threads.pick(self, xs)                  # BLAS threads by the size of the work
         chain = self._chain
         if chain is not None and not self._chain_masks(chain):   # a plain chain: layer after layer
             x = xs[0]
@@ -247,7 +251,9 @@ class Engine:
 
     def train_step(self, x, y, sample_weight=None):
         """One gradient-descent step on a prepared batch; returns the batch loss before it."""
-        loss = self.compute_gradients(x, y, sample_weight, training=True)
+        dist = self.distribution          # data parallel: gradients averaged over the ranks
+        loss = (self.compute_gradients(x, y, sample_weight, training=True) if dist is None
+                else dist.compute_gradients(self, x, y, sample_weight))
         if not math.isfinite(loss):
             raise TrainingError(f"the training loss became {loss}; the parameters were not updated")
         packed = self.packed_arrays()
@@ -269,7 +275,8 @@ class Engine:
         Parameters
         ----------
         x, y : array-like, or lists / dicts of them (several inputs or outputs)
-            Inputs (N, ...) and targets (N, outputs), or integer labels (N,) for a sparse loss.
+            Inputs (N, ...) and targets (N, outputs), or integer labels (N,) for a sparse loss,
+            or text labels (N,) (``class_labels``, :mod:`nnscratch.training.targets`).
             Without ``y``, ``x`` is a data source: a :class:`~nnscratch.data.Dataset` (read
             ``batch_size`` indices at a time, shuffled by index), or an iterable of batches
             ``(x, y)`` / ``(x, y, sample_weight)`` used as they come. A re-iterable (a list, an
@@ -298,8 +305,9 @@ class Engine:
             with a time axis (N, T, ...), (N, T) weighs each position (0 leaves it out, e.g.
             the prompt of a GPT). The same forms come as the third item of a data source's
             ``(x, y, sample_weight)`` batches and of ``validation_data``.
-        class_weight : dict, optional
-            ``{class: weight}`` multiplying the weight of each sample of that class.
+        class_weight : dict or "balanced", optional
+            ``{class: weight}`` multiplying the weight of each sample of that class;
+            ``"balanced"`` weighs class c by n / (classes * n_c), as scikit-learn.
         initial_epoch : int
             Epoch to start counting from (when resuming from a checkpoint of that epoch).
         steps_per_epoch, validation_steps : int, optional
@@ -307,13 +315,15 @@ class Engine:
         validation_batch_size : int, optional
             Batch of the validation pass (default ``batch_size``, or 32 when that is None).
         """
-        return fit_loop(self, x, y, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
-                        seed=seed, verbose=verbose, validation_data=validation_data,
-                        validation_split=validation_split, callbacks=callbacks,
-                        sample_weight=sample_weight, class_weight=class_weight,
-                        initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
-                        validation_steps=validation_steps,
-                        validation_batch_size=validation_batch_size)
+        self.class_labels = fit_class_labels(self, y, class_weight)      # of text labels
+        with threads.restored():     # the thread policy acts inside; the caller's count after
+            return fit_loop(self, x, y, epochs=epochs, batch_size=batch_size, shuffle=shuffle,
+                            seed=seed, verbose=verbose, validation_data=validation_data,
+                            validation_split=validation_split, callbacks=callbacks,
+                            sample_weight=sample_weight, class_weight=class_weight,
+                            initial_epoch=initial_epoch, steps_per_epoch=steps_per_epoch,
+                            validation_steps=validation_steps,
+                            validation_batch_size=validation_batch_size)
 
     def metric_values(self, outputs, ys, masks=None):
         """``[{metric name: value}]`` per output, from outputs and targets (lists, or arrays).
@@ -335,8 +345,9 @@ class Engine:
         :class:`~nnscratch.data.Dataset`, or an iterator / iterable object (not a list) of
         batches ``x`` or ``(x, ...)``, of which ``steps`` are read when given.
         """
-        return predict_batches(self, inference_source(self, x, None, None, batch_size, steps,
-                                                      with_targets=False))
+        with threads.restored():
+            return predict_batches(self, inference_source(self, x, None, None, batch_size, steps,
+                                                          with_targets=False))
 
     def evaluate_batch(self, xs, ys, weights=None):
         """``(losses, outputs, masks)`` of one prepared batch, each a list with one entry per
@@ -359,8 +370,9 @@ class Engine:
         ``y``, ``x`` is a :class:`~nnscratch.data.Dataset` or an iterable of ``(x, y)`` /
         ``(x, y, sample_weight)`` batches, of which ``steps`` are read when given.
         """
-        return evaluate_batches(self, inference_source(self, x, y, sample_weight, batch_size,
-                                                       steps, with_targets=True))
+        with threads.restored():
+            return evaluate_batches(self, inference_source(self, x, y, sample_weight, batch_size,
+                                                           steps, with_targets=True))
 
     def state_arrays(self):
         """Every parameter and buffer array, in layer order (the packed parameters as one).

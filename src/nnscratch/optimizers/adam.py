@@ -98,6 +98,7 @@ class Adam(AdamFamily):
     """
 
     name = "adam"
+    elementwise_update = True
     hyperparameters = (*AdamFamily.hyperparameters, "amsgrad", "decoupled_weight_decay")
 
     def __init__(self, learning_rate=1e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
@@ -175,6 +176,7 @@ class Adamax(AdamFamily):
     """
 
     name = "adamax"
+    elementwise_update = True
     hyperparameters = AdamFamily.hyperparameters                # L2 weight decay only
 
     def __init__(self, learning_rate=2e-3, beta_1=0.9, beta_2=0.999, epsilon=1e-8,

@@ -29,6 +29,7 @@ class Adagrad(Optimizer):
     """
 
     name = "adagrad"
+    elementwise_update = True
     hyperparameters = (*Optimizer.hyperparameters, "lr_decay", "weight_decay",
                        "initial_accumulator_value", "epsilon")
 

@@ -21,9 +21,13 @@ take every hyperparameter they use as an argument, so that this class reads no a
 only some optimizers have.
 """
 
+import copy
+import threading
+import weakref
+
 import numpy as np
 
-from .. import checks
+from .. import checks, threads
 from ..errors import ShapeError
 from ..registry import Configurable
 from .state import ParameterStates
@@ -61,6 +65,10 @@ def keep(owner, rule, **values):
     """
     for name, value in values.items():
         setattr(owner, name, rule(value, f"{type(owner).__name__} {name}"))
+
+
+#: optimizer -> {thread id: its copy for that thread} (see Optimizer._thread_copy)
+_THREAD_COPIES = weakref.WeakKeyDictionary()
 
 
 class Optimizer(ParameterStates, Configurable):
@@ -109,6 +117,10 @@ class Optimizer(ParameterStates, Configurable):
 
     name = None
     hyperparameters = ("learning_rate", "clipnorm", "clipvalue")
+    # True where ``update`` treats each element on its own, keeps all its state in arrays
+    # shaped like the parameter (made by ``init_state``) and changes no attribute: a large
+    # parameter may then be updated in parts side by side (see _update_in_parts)
+    elementwise_update = False
 
     def __init__(self, learning_rate=0.01, clipnorm=None, clipvalue=None):
         super().__init__()        # the per-parameter state (see nnscratch.optimizers.state)
@@ -153,7 +165,7 @@ class Optimizer(ParameterStates, Configurable):
         first binds the optimizer; another is refused (see the class docstring). A direct call
         without it is one step over exactly the parameters given.
         """
-        if not isinstance(named_parameters, list):
+        if type(named_parameters) is not list:
             named_parameters = list(named_parameters)
         by_model = model is not None
         if by_model and (self._model is None or self._model[0]() is not model):
@@ -171,7 +183,44 @@ class Optimizer(ParameterStates, Configurable):
         lr = self.current_learning_rate()
         self.iterations += 1
         for (_, param, grad), state in zip(named_parameters, states):
+            if self.elementwise_update and param.size >= threads.SPLIT_MIN:
+                self._update_in_parts(param, grad, state, lr)
+            else:
+                self.update(param, grad, state, lr)
+
+    def _update_in_parts(self, param, grad, state, lr):
+        """:meth:`update` on the flat parts of one parameter, side by side on the threads of
+        :func:`nnscratch.threads.split` (the same numbers: the rule is element-wise). With one
+        thread it is the plain call. Each thread updates with a copy of this optimizer that has
+        its own scratch arrays."""
+        arrays = [param, grad, *state.values()]
+        if threads.pool_threads() < 2 or not all(
+                type(a) is np.ndarray and a.shape == param.shape and a.flags.c_contiguous
+                for a in arrays):
             self.update(param, grad, state, lr)
+            return
+        flat = [a.reshape(-1) for a in arrays]
+        keys = list(state)
+        main = threading.get_ident()
+
+        def part(start, stop):
+            worker = self if threading.get_ident() == main else self._thread_copy()
+            p, g, *s = (a[start:stop] for a in flat)
+            worker.update(p, g, dict(zip(keys, s)), lr)
+
+        threads.split(param.size, part, param.size)
+
+    def _thread_copy(self):
+        """This optimizer for a worker thread: the same settings and step count, its own
+        scratch arrays (made once per thread)."""
+        copies = _THREAD_COPIES.setdefault(self, {})
+        worker = copies.get(threading.get_ident())
+        if worker is None:
+            worker = copy.copy(self)
+            worker._scratch, worker._views = {}, {}
+            copies[threading.get_ident()] = worker
+        worker.iterations = self.iterations
+        return worker
 
     def _step_packed(self, named_parameters, params, grads, by_model):
         """:meth:`step` on the two packed arrays at once (see ``packed`` there)."""
@@ -179,7 +228,9 @@ class Optimizer(ParameterStates, Configurable):
             self._add_slots(named_parameters, by_model)
         if self.clipnorm is not None or self.clipvalue is not None:
             self.clip([grads])                # one array: the same global norm and values
-        lr = self.current_learning_rate()
+        lr = self.learning_rate
+        if callable(lr):
+            lr = self.current_learning_rate()
         self.iterations += 1
         self.update(params, grads, {}, lr)
 

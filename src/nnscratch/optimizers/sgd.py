@@ -49,6 +49,9 @@ class SGD(Optimizer):
 
     def update(self, param, grad, state, lr):
         dt = param.dtype.type
+        if not (self.momentum or self.weight_decay):             # plain descent, the common case
+            param -= np.multiply(grad, dt(lr), self._work(param))    # theta <- theta - gamma g
+            return
         work = self._work(param)
         g = self._l2_gradient(param, grad, self.weight_decay)    # g <- g + lambda theta
         if self.momentum:

@@ -1,0 +1,286 @@
+"""How many threads nnscratch uses, and the small pool that splits memory-bound work.
+
+Two kinds of work run on the cores:
+
+- **Matrix products** go to NumPy's BLAS (OpenBLAS, MKL...), which has its own threads. They
+  pay off only for large products: each product hands work to the other threads and waits for
+  them, which costs microseconds on a quiet machine and far more on a busy one (a thread that
+  lost its core holds everyone up). So the library picks the BLAS thread count by the size of
+  the work (:func:`blas_threads_for`): one thread while the largest matrix product of a batch
+  is below :data:`BLAS_MIN_WORK` multiply-adds, every allowed thread above.
+- **Element-wise and copying work** (activations, im2col/col2im, pooling, optimizer passes)
+  runs in NumPy's C loops, one thread, whatever the BLAS does. NumPy releases the GIL inside
+  those loops, so the kernels that matter split their batch into parts and run the parts on a
+  small thread pool (:func:`split`), when the arrays are large enough (:data:`SPLIT_MIN`) and
+  the BLAS is on one thread (:func:`pool_threads`: the two never share the cores).
+  Each such kernel keeps its plain one-thread path, which is what :func:`split` runs when it
+  does not split, and the tests compare the two.
+
+The policy acts inside ``fit``, ``predict`` and ``evaluate`` (:func:`restored` wraps them and
+puts the caller's BLAS thread count back at the end); a bare ``forward`` leaves the BLAS alone.
+The most threads it uses is what the BLAS had when the call began (so ``OPENBLAS_NUM_THREADS``
+and a ``threadpoolctl`` limit still hold), or exactly ``n`` after :func:`set_num_threads`.
+
+Controlling the BLAS needs ``threadpoolctl`` (a dependency of nnscratch); where it is missing,
+the BLAS keeps its own count and only the pool follows the policy.
+"""
+
+import contextlib
+import itertools
+import math
+import os
+
+import numpy as np
+
+from . import checks
+
+#: Multiply-adds of the largest matrix product of a batch from which the BLAS gets every
+#: allowed thread (below it, one). A (128, 784) @ (784, 256) product is 25.7 million.
+BLAS_MIN_WORK = 8_000_000
+
+#: Elements of the arrays a kernel touches from which :func:`split` uses the pool.
+SPLIT_MIN = 1 << 16
+
+
+class _State:
+    fixed = None          # set_num_threads(n): n; None: the policy decides
+    unfixed = None        # the BLAS count before set_num_threads fixed one
+    ceiling = None        # the most threads the policy uses now (None: not known yet)
+    blas = None           # threadpoolctl's controllers of the BLAS ([] when there is none)
+    current = None        # the BLAS count last set here
+    depth = 0             # how many fit/predict/evaluate calls are running (nested ones too)
+    pool = None           # the ThreadPoolExecutor of split(), made on first use
+    pool_size = 0
+
+
+_state = _State()
+
+
+def _blas():
+    """threadpoolctl's controllers of the BLAS libraries loaded by NumPy ([] without it)."""
+    if _state.blas is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+            _state.blas = ThreadpoolController().select(user_api="blas").lib_controllers
+        except Exception:  # threadpoolctl missing or unable to read this platform's BLAS
+            return []      # (not kept: it may be installed or readable later)
+    return _state.blas
+
+
+def _blas_get():
+    """The BLAS's thread count now (None when it cannot be read)."""
+    libs = _blas()
+    return max(lib.get_num_threads() for lib in libs) if libs else None
+
+
+def _blas_set(n):
+    for lib in _blas():
+        lib.set_num_threads(n)
+    _state.current = n
+
+
+def _environment_threads():
+    """The cores this process may use, lowered by ``OMP_NUM_THREADS``-style variables."""
+    count = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        value = os.environ.get(var, "")
+        if value.isdigit() and int(value) > 0:
+            count = min(count, int(value))
+    return max(1, count or 1)
+
+
+def get_num_threads():
+    """The most threads nnscratch uses now: ``n`` after ``set_num_threads(n)``, otherwise what
+    the BLAS had when the running ``fit``/``predict`` began (or has now, outside them)."""
+    if _state.fixed is not None:
+        return _state.fixed
+    if _state.depth and _state.ceiling is not None:
+        return _state.ceiling
+    now = _blas_get()
+    return now if now is not None else _environment_threads()
+
+
+def set_num_threads(n):
+    """Use exactly ``n`` threads (BLAS and the pool alike) for all work; ``None`` goes back to
+    the automatic policy (see the module docstring).
+
+    >>> import nnscratch as ns
+    >>> ns.set_num_threads(1)        # everything on one core
+    >>> ns.set_num_threads(None)     # the library picks by the size of the work
+    """
+    if n is not None:
+        n = checks.positive_int(n, "set_num_threads n")
+        if _state.fixed is None:
+            _state.unfixed = _blas_get()   # the count to go back to with set_num_threads(None)
+        _blas_set(n)
+    elif _state.fixed is not None and _state.unfixed is not None:
+        _blas_set(_state.unfixed)          # the count the BLAS had before the first fixing
+    _state.fixed = n
+
+
+@contextlib.contextmanager
+def num_threads(n):
+    """``with ns.num_threads(n):`` :func:`set_num_threads` for a block, then as it was."""
+    before, blas_before = _state.fixed, _blas_get()
+    set_num_threads(n)
+    try:
+        yield
+    finally:
+        _state.fixed = before
+        if blas_before is not None:
+            _blas_set(blas_before)
+
+
+@contextlib.contextmanager
+def restored():
+    """The scope of one ``fit``/``predict``/``evaluate``: the policy may change the BLAS
+    count inside it; the count the caller had comes back at the end."""
+    if _state.depth:                       # nested (evaluate inside fit): the outer one restores
+        _state.depth += 1
+        try:
+            yield
+        finally:
+            _state.depth -= 1
+        return
+    before = _blas_get()
+    _state.ceiling = before if before is not None else _environment_threads()
+    _state.current = before
+    _state.depth = 1
+    try:
+        yield
+    finally:
+        _state.depth = 0
+        if before is not None and _state.current != before and _state.fixed is None:
+            _blas_set(before)
+
+
+def largest_product(layers, rows):
+    r"""Multiply-adds of the largest matrix product among ``layers`` for a batch of ``rows``.
+
+    A layer applies its weights at a number of positions per sample: once per output position
+    for a convolution (:math:`\prod` of its output sizes, all in one product), once per
+    leading position for the layers that act on the last axis (Dense over (N, T, d), attention);
+    a recurrent layer multiplies its state once per step, a product of ``rows`` rows. So the
+    estimate is ``rows x positions x parameters`` (``positions = 1`` for a recurrent layer),
+    the largest over the layers. Layers not built yet count 0.
+    """
+    largest = 0
+    for layer in layers:
+        shape = getattr(layer, "input_shape", None)
+        if not layer.params or shape is None or not all(isinstance(s, int) for s in shape):
+            continue          # no weights, several inputs or not built: no product to size here
+        size = sum(p.size for p in layer.params.values())
+        if hasattr(layer, "return_sequences"):          # recurrent: one product per step
+            positions = 1
+        elif hasattr(layer, "kernel_size") and hasattr(layer, "filters"):   # a convolution
+            positions = math.prod(layer.compute_output_shape(shape)[1:])
+        else:
+            positions = math.prod(shape[:-1])
+        largest = max(largest, rows * positions * size)
+    return largest
+
+
+def blas_threads_for(work):
+    """The BLAS thread count for a batch whose largest product is ``work`` multiply-adds:
+    1 below :data:`BLAS_MIN_WORK`, else every allowed thread (:func:`get_num_threads`)."""
+    return get_num_threads() if work >= BLAS_MIN_WORK else 1
+
+
+def pick(model, xs):
+    """Set the BLAS thread count for a batch ``xs`` of ``model`` (inside :func:`restored`).
+
+    Worked out once per batch shape and model (``model._thread_choice``); a step of the same
+    shape then costs two comparisons.
+    """
+    if not _state.depth or _state.fixed is not None:
+        return
+    shape = xs[0].shape
+    choice = model.__dict__.get("_thread_choice")
+    if choice is None or choice[0] != shape or choice[1] != _state.ceiling:
+        n = blas_threads_for(largest_product(model.layers, shape[0] if shape else 1))
+        choice = (shape, _state.ceiling, n)
+        if all(layer.built for layer in model.layers):    # else sized again once they are
+            model._thread_choice = choice
+    if choice[2] != _state.current and _blas():
+        _blas_set(choice[2])
+
+
+# -- the pool for memory-bound work ------------------------------------------------------------
+
+#: Pool threads to use whatever the policy says (None: the policy; the tests set it).
+POOL = None
+
+
+def pool_threads():
+    """How many threads :func:`split` runs on (1: it calls the kernel once, in this thread).
+
+    The pool works only while the BLAS runs on one thread: OpenBLAS's threads keep spinning on
+    the other cores for a while after each product, so a pool thread started beside them waits
+    for a core. Measured on two cores, W2, W3 and W4 ran faster with the BLAS alone on both
+    cores than with the BLAS and the pool sharing them.
+    """
+    if POOL is not None:
+        return POOL
+    blas = _state.current if _state.depth else _blas_get()
+    if blas is not None and blas > 1:
+        return 1
+    return get_num_threads()
+
+
+def _pool(size):
+    if _state.pool is None or _state.pool_size != size:
+        from concurrent.futures import ThreadPoolExecutor  # imported on first use only
+
+        if _state.pool is not None:
+            _state.pool.shutdown(wait=True)
+        _state.pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="nnscratch")
+        _state.pool_size = size
+    return _state.pool
+
+
+def split(count, body, elements, threads=None):
+    """Run ``body(start, stop)`` over ``range(count)`` cut into one part per thread.
+
+    ``body`` computes parts ``[start, stop)`` of a batch (or of a flat array) that do not
+    overlap, writing into arrays made before the call, so the parts may run at once; NumPy
+    releases the GIL inside its loops. With fewer than :data:`SPLIT_MIN` ``elements`` in play,
+    one thread, or ``count < 2``, it is the plain call ``body(0, count)`` in this thread: the
+    reference path. ``threads`` overrides :func:`pool_threads` (the tests force both paths).
+    """
+    forced = threads is not None
+    threads = threads if forced else pool_threads()
+    parts = min(threads, count)
+    if parts < 2 or (elements < SPLIT_MIN and not forced):
+        body(0, count)
+        return
+    bounds = [count * k // parts for k in range(parts + 1)]
+    futures = [_pool(threads - 1).submit(body, start, stop)
+               for start, stop in itertools.pairwise(bounds[1:])]
+    try:
+        body(bounds[0], bounds[1])                 # this thread takes the first part
+    finally:
+        for future in futures:
+            future.result()
+
+
+def elementwise(func, out, *inputs):
+    """``func(*inputs, out=out)`` over flat parts of ``out`` side by side (:func:`split`).
+
+    ``func`` acts on each element on its own (a ufunc, or a function of ufuncs that takes
+    ``out``); ``inputs`` are arrays shaped like ``out`` or scalars. Arrays that are not all
+    C-contiguous go through one plain call, as do small ones. Returns ``out``.
+    """
+    arrays = [a for a in inputs if isinstance(a, np.ndarray)]
+    if out.size < SPLIT_MIN or pool_threads() < 2 or not out.flags.c_contiguous or not all(
+            a.shape == out.shape and a.flags.c_contiguous for a in arrays):
+        func(*inputs, out=out)
+        return out
+    flat_out = out.reshape(-1)
+    flat_in = [a.reshape(-1) if isinstance(a, np.ndarray) else a for a in inputs]
+
+    def part(start, stop):
+        func(*(a[start:stop] if isinstance(a, np.ndarray) else a for a in flat_in),
+             out=flat_out[start:stop])
+
+    split(out.size, part, out.size)
+    return out
