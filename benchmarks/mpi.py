@@ -65,7 +65,7 @@ def set_threads(threads):
     OPENBLAS_NUM_THREADS, set by the parent, otherwise)."""
     import nnscratch as ns
     if hasattr(ns, "set_num_threads"):
-        set_threads(threads)
+        ns.set_num_threads(threads)
 
 
 def w2_worker(kind, threads, quick, seed):
