@@ -70,7 +70,10 @@ def sigmoid(z, out=None):
     if bound is None:
         bound = -_exp_floor(z.dtype)
     if bool(np.vdot(z, z) < bound * bound) if z.size <= 256 else _all_small(z, bound):
-        return _plain_sigmoid(z, out)
+        t = np.negative(z, out)
+        np.exp(t, t)                     # e^{-z}
+        t += _ONE.get(t.dtype.char, 1.0)
+        return np.reciprocal(t, t)       # 1 / (1 + e^{-z})
     e = _exp(-np.abs(z))
     result = _select(z >= 0, 1.0, e, z.dtype) / (1.0 + e)
     if out is None:
@@ -79,15 +82,13 @@ def sigmoid(z, out=None):
     return out
 
 
-def _plain_sigmoid(z, out=None):
-    """:math:`1 / (1 + e^{-z})` in place, in ``out`` (or a new array)."""
-    t = np.negative(z, out)
-    np.exp(t, t)                         # e^{-z}
-    t += 1.0
-    return np.reciprocal(t, t)           # 1 / (1 + e^{-z})
-
-
 _SIGMOID_PLAIN_BOUND = {"f": -_exp_floor(np.float32), "d": -_exp_floor(np.float64)}
+
+#: 1 as a 0-d array of float32 and float64 (by dtype char): on a small array a ufunc takes it
+#: faster than the Python float 1.0 (about 250 ns against 400), to the same result
+_ONE = {"f": np.ones((), np.float32), "d": np.ones((), np.float64)}
+for _one in _ONE.values():
+    _one.flags.writeable = False
 
 
 def _all_small(z, bound):

@@ -50,6 +50,25 @@ class BinaryStep(ElementwiseActivation):
         return np.zeros_like(z)
 
 
+#: dtype -> a flat array of zeros, as long as the longest input seen (see _zeros_like)
+_ZEROS = {}
+#: Inputs larger than this (elements) take the scalar 0 instead, so no large array is kept.
+_ZEROS_MAX = 1 << 20
+
+
+def _zeros_like(z):
+    """Zeros shaped like ``z``, a view of one flat array per dtype that nothing writes to; the
+    scalar 0 for a very large ``z``. NumPy's maximum of two arrays runs about four times faster
+    than against a scalar (2.5 us against 10.4 us for 128 x 256 float32), to the same bits."""
+    if z.size > _ZEROS_MAX:
+        return z.dtype.type(0)
+    flat = _ZEROS.get(z.dtype)
+    if flat is None or flat.size < z.size:
+        flat = _ZEROS[z.dtype] = np.zeros(z.size, z.dtype)
+        flat.flags.writeable = False
+    return flat[:z.size].reshape(z.shape)
+
+
 def _masked_by_positive(grad, z, out):
     """``out = grad * (z > 0)``: ReLU's chain-rule step on one part of the arrays."""
     return np.multiply(grad, z > 0, out=out)
@@ -69,7 +88,7 @@ class ReLU(ElementwiseActivation):
 
     def _forward(self, z):
         # max(z, 0), in parts on several threads for a large array (nnscratch.threads)
-        return threads.elementwise(np.maximum, np.empty_like(z), z, z.dtype.type(0))
+        return threads.elementwise(np.maximum, np.empty_like(z), z, _zeros_like(z))
 
     def _derivative(self, z, a):
         return z > 0      # a 0/1 mask: multiplying by it keeps grad_a's dtype, one pass fewer

@@ -5,7 +5,7 @@ family (tanh, hard tanh, tanhshrink, softsign, arctan).
 import numpy as np
 
 from .base import ElementwiseActivation
-from .kernels import _square, log_sigmoid, sigmoid
+from .kernels import _ONE, _square, log_sigmoid, sigmoid
 
 
 class Sigmoid(ElementwiseActivation):
@@ -21,11 +21,10 @@ class Sigmoid(ElementwiseActivation):
     name = "sigmoid"
     aliases = ("logistic",)
 
-    def _forward(self, z):
-        return sigmoid(z)
+    _forward = staticmethod(sigmoid)      # f(z), called as self._forward(z)
 
     def _derivative(self, z, a):
-        d = 1.0 - a
+        d = _ONE.get(a.dtype.char, 1.0) - a
         d *= a              # a (1 - a)
         return d
 

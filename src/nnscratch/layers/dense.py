@@ -102,7 +102,8 @@ class Dense(ActivatedLayer):
             np.add.reduce(g2, axis=0, out=self.grads["b"])   # db = sum over samples of dZ
         if not self.input_grad_needed:              # the network's first layer: dX is unused
             return None
-        return (g2 @ self.params["W"].T).reshape(x.shape)   # dX = dZ W^T
+        grad_x = g2 @ self.params["W"].T                     # dX = dZ W^T
+        return grad_x if x.ndim == 2 else grad_x.reshape(x.shape)
 
     def get_config(self):
         config = super().get_config()

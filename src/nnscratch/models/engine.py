@@ -25,6 +25,7 @@ from ..sequences import pad_ragged
 from ..symbolic import fits, shape_text
 from ..training import fit as fit_loop
 from ..training.inference import evaluate_batches, predict_batches
+from ..training.packing import packed_arrays
 from ..training.sources import ArraySource, inference_source
 from ..training.targets import fit_class_labels, prepare_target, sample_weights
 from . import graph
@@ -180,18 +181,25 @@ class Engine:
         """Sum of the layers' weight penalties (L1/L2)."""
         return sum(layer.penalty() for layer in self.layers if layer.regularizers)
 
-    def _output_losses(self, values, ys, weights, with_gradient):
+    def _output_masks(self, values):
+        """Each output's mask in ``values``, or None (a table of the outputs alone has none)."""
+        if len(values) == len(self.outputs):
+            return [None] * len(values)
+        return [values.get(graph.mask_key(t.id)) for t in self.outputs]
+
+    def _output_losses(self, values, ys, weights, with_gradient, masks=None):
         """Each output's loss; with ``with_gradient`` also ``{tensor id: dL/dy}`` and the
         ``{node: dL/dz}`` of fused outputs, each scaled by its loss weight.
 
         An output that carries a mask weighs its masked steps 0 (``losses.masked_weights``).
         """
         spec, losses, grads, fused = self.outputs_spec, [], {}, {}
+        masks = self._output_masks(values) if masks is None else masks
         for k, tensor in enumerate(self.outputs):
             loss, logit_loss, w = spec.losses[k], self._fused[k], spec.weights[k]
             source = tensor.node.layer.last_z if logit_loss is not None else values[tensor.id]
             scorer = logit_loss if logit_loss is not None else loss
-            mask = values.get(graph.mask_key(tensor.id))
+            mask = masks[k]
             weights_k = weights if mask is None else masked_weights(scorer, mask, weights)
             if not with_gradient:
                 losses.append(float(scorer.value(source, ys[k], weights_k)))
@@ -222,8 +230,9 @@ class Engine:
         self._values = values
         outputs = [values[t.id] for t in self.outputs]
         self.last_output = outputs[0] if len(outputs) == 1 else outputs
-        self.last_output_masks = [values.get(graph.mask_key(t.id)) for t in self.outputs]
-        losses, grads, fused = self._output_losses(values, ys, sample_weight, True)
+        self.last_output_masks = self._output_masks(values)
+        losses, grads, fused = self._output_losses(values, ys, sample_weight, True,
+                                                   self.last_output_masks)
         for layer in self._first_layers:   # nothing reads dL/dx: the first layers may skip it
             layer.input_grad_needed = return_input_grad
         try:
@@ -232,7 +241,9 @@ class Engine:
             for layer in self._first_layers:
                 layer.input_grad_needed = True
         self.last_output_losses = losses
-        loss = sum(w * value for w, value in zip(self.outputs_spec.weights, losses))
+        weights = self.outputs_spec.weights
+        loss = (weights[0] * losses[0] if len(losses) == 1      # L = sum_k w_k L_k
+                else sum(w * value for w, value in zip(weights, losses)))
         for layer in self.layers:
             if layer.regularizers:
                 loss += layer.penalty()
@@ -256,7 +267,7 @@ class Engine:
                 else dist.compute_gradients(self, x, y, sample_weight))
         if not math.isfinite(loss):
             raise TrainingError(f"the training loss became {loss}; the parameters were not updated")
-        packed = self.packed_arrays()
+        packed = packed_arrays(self._packed)        # Model.packed_arrays, one call less
         # while the packing holds, the parameter list is the one made when packing
         named = self._packed[3] if packed is not None else self.named_parameters()
         self.optimizer.step(named, packed=packed, model=self)

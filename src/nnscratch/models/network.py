@@ -185,8 +185,9 @@ class Network(Model):
 
     def forward_all(self, xs, training=False):
         """The chain's forward, after checking that a batch this large fits in memory."""
-        shape = np.shape(xs[0])[1:]
-        if len(xs[0]) > self._rows_checked or shape != self._shape_checked:
+        x = xs[0]
+        shape = x.shape[1:] if type(x) is np.ndarray else np.shape(x)[1:]
+        if len(x) > self._rows_checked or shape != self._shape_checked:
             # the first or a larger batch, or samples of another length: check
             self._rows_checked = check_batch(self.layers, shape, len(xs[0]), self.dtype)
             self._shape_checked = shape

@@ -119,7 +119,8 @@ class Optimizer(ParameterStates, Configurable):
     hyperparameters = ("learning_rate", "clipnorm", "clipvalue")
     # True where ``update`` treats each element on its own, keeps all its state in arrays
     # shaped like the parameter (made by ``init_state``) and changes no attribute: a large
-    # parameter may then be updated in parts side by side (see _update_in_parts)
+    # parameter may then be updated in parts side by side (see _update_in_parts), and packed
+    # parameters all in one call (see _flat_state)
     elementwise_update = False
 
     def __init__(self, learning_rate=0.01, clipnorm=None, clipvalue=None):
@@ -134,6 +135,7 @@ class Optimizer(ParameterStates, Configurable):
         self.iterations = 0       # steps taken; t = iterations inside update()
         self._scratch = {}        # (dtype, slot) -> flat scratch buffer, see _work
         self._views = {}          # (shape, dtype, slot) -> view of a scratch buffer, see _work
+        self._flat = {}           # the packed parameters' state as one array, see _flat_state
 
     def current_learning_rate(self):
         """The learning rate for the step about to be taken."""
@@ -178,15 +180,73 @@ class Optimizer(ParameterStates, Configurable):
             if grad.shape != param.shape:
                 raise ShapeError(f"{type(self).__name__}: the gradient of '{name}' is shaped "
                                  f"{grad.shape}, its parameter {param.shape}")
+        flat = None
+        if packed is not None and self.elementwise_update:
+            flat = self._flat_state(named_parameters, states, packed[0])
         if self.clipnorm is not None or self.clipvalue is not None:
             self.clip([g for _, _, g in named_parameters])
         lr = self.current_learning_rate()
         self.iterations += 1
+        if flat is not None:            # every parameter in one call: the same numbers
+            params, grads = packed
+            if params.size >= threads.SPLIT_MIN:
+                self._update_in_parts(params, grads, flat, lr)
+            else:
+                self.update(params, grads, flat, lr)
+            return
         for (_, param, grad), state in zip(named_parameters, states):
             if self.elementwise_update and param.size >= threads.SPLIT_MIN:
                 self._update_in_parts(param, grad, state, lr)
             else:
                 self.update(param, grad, state, lr)
+
+    def _flat_state(self, named_parameters, states, params):
+        """The states of the packed parameters as one flat array per key, shaped like
+        ``params``, for an element-wise rule (``elementwise_update``) to update them all in one
+        call; None unless the parameters are exactly the parts of ``params``.
+
+        Made at the first such step: each parameter's state is copied in, and its state dict
+        then holds views of the flat arrays, so ``state_for``, ``state`` and a checkpoint see
+        them as before. Kept while every state dict holds those views (after ``load_state``
+        put other arrays in, they are copied in anew).
+        """
+        kept = self._flat
+        if kept.get("params") is params and len(kept["views"]) == len(states) and all(
+                state.get(key) is view for state, views in zip(states, kept["views"])
+                for key, view in views.items()):
+            return kept["state"]
+        if params.ndim != 1 or not params.flags.c_contiguous:
+            return None
+        offsets, end = [], 0
+        for _, param, _ in named_parameters:
+            offset, rest = divmod(param.ctypes.data - params.ctypes.data, params.itemsize)
+            if rest or param.dtype != params.dtype or not param.flags.c_contiguous:
+                return None
+            offsets.append(offset)
+        for offset, (_, param, _) in sorted(zip(offsets, named_parameters), key=lambda p: p[0]):
+            if offset != end:                            # gaps or overlaps: not the packing
+                return None
+            end += param.size
+        flat = self.init_state(params)
+        if end != params.size or not flat or any(
+                set(state) != set(flat) or any(np.shape(v) != param.shape for v in state.values())
+                for (_, param, _), state in zip(named_parameters, states)):
+            return None
+        views = []
+        for offset, (_, param, _), state in zip(offsets, named_parameters, states):
+            part = {key: value[offset:offset + param.size].reshape(param.shape)
+                    for key, value in flat.items()}
+            for key, view in part.items():
+                view[...] = state[key]
+                state[key] = view
+            views.append(part)
+        self._flat = {"params": params, "state": flat, "views": views}
+        return flat
+
+    def __getstate__(self):
+        """For a copy or a pickle: the flat state is left out, since the copies of its views
+        are views of nothing (a copy makes its own, see :meth:`_flat_state`)."""
+        return {**super().__getstate__(), "_flat": {}}
 
     def _update_in_parts(self, param, grad, state, lr):
         """:meth:`update` on the flat parts of one parameter, side by side on the threads of

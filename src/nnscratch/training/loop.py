@@ -176,7 +176,8 @@ def train_epochs(model, source, val, initial_epoch, epochs, cbs, watched=True):
     callbacks, a validation pass), so they are checked finite after every epoch. Otherwise
     only after the last one: a non-finite weight shows in the next batch's loss anyway.
     """
-    several = len(model.outputs_spec) > 1
+    n_outputs = len(model.outputs_spec)
+    several = n_outputs > 1
     epoch_begin = cbs.listened("on_epoch_begin")
     batch_begin, batch_end = cbs.listened("on_batch_begin"), cbs.listened("on_batch_end")
     collect_outputs = any(model.outputs_spec.metrics)
@@ -190,11 +191,15 @@ def train_epochs(model, source, val, initial_epoch, epochs, cbs, watched=True):
                         f"epoch {epoch + 1}, batch {batch_index + 1}",
                         model.optimizer.current_learning_rate(), after_update)
 
+    # logs of the loss alone (one output, no metric): built here, without the general method
+    plain_logs = not several and not collect_outputs
+    epoch_end = cbs.on_epoch_end
+    train_step = model.train_step
     for epoch in range(initial_epoch, epochs):
         if epoch_begin:
             cbs.on_epoch_begin(epoch, {})
         total_loss, seen, outputs, targets, masks = 0.0, 0, [], [], []
-        output_losses = [0.0] * len(model.outputs_spec)
+        output_losses = [0.0] * n_outputs
         batch_index = -1
         for batch_index, (xb, yb, wb) in enumerate(source.batches(model.shuffle_rng)):
             if arrays is None:
@@ -203,10 +208,10 @@ def train_epochs(model, source, val, initial_epoch, epochs, cbs, watched=True):
             rows = len(xb[0])
             if batch_begin:
                 cbs.on_batch_begin(batch_index, {"size": rows})
-            for target, value in zip(saved[step % 2], arrays):     # the weights before it
-                np.copyto(target, value)
+            for target, value in zip(saved[step & 1], arrays):     # the weights before it
+                target[...] = value                # np.copyto's copy, without its dispatch
             try:
-                loss = model.train_step(xb, yb, wb)
+                loss = train_step(xb, yb, wb)
             except TrainingError:
                 raise failure(epoch, batch_index) from None
             step += 1
@@ -231,16 +236,19 @@ def train_epochs(model, source, val, initial_epoch, epochs, cbs, watched=True):
                                              targets, masks)
         if (watched or epoch + 1 == epochs) and not all_finite(arrays):
             raise failure(epoch, batch_index, after_update=True)   # the last update overflowed
-        metric_values = [{} for _ in output_losses]
-        if collect_outputs:
-            metric_values = model.metric_values(joined(outputs), joined(targets),
-                                                joined_masks(masks))
-        logs = model.outputs_spec.logs(total_loss / seen, [v / seen for v in output_losses],
-                                       metric_values)
+        if plain_logs:
+            logs = {"loss": total_loss / seen}
+        else:
+            metric_values = [{} for _ in range(n_outputs)]
+            if collect_outputs:
+                metric_values = model.metric_values(joined(outputs), joined(targets),
+                                                    joined_masks(masks))
+            logs = model.outputs_spec.logs(total_loss / seen, [v / seen for v in output_losses],
+                                           metric_values)
         if val is not None:
             val_logs = evaluate_batches(model, val)
             logs.update({f"val_{k}": v for k, v in val_logs.items()})
         model.epochs_trained = epoch + 1
-        cbs.on_epoch_end(epoch, logs)
+        epoch_end(epoch, logs)
         if model.stop_training:
             break

@@ -50,7 +50,8 @@ def packed_arrays(packed):
     params, grads, views, _ = packed
     if views[0][2].base is not params:            # a copy: all its views are copies
         return None
-    for layer, key, param, grad in views:
-        if not layer.trainable or layer.params[key] is not param or layer.grads[key] is not grad:
+    for layer, key, param, grad in views:     # run every step: the cheapest tests first
+        if (layer.params[key] is not param or layer.grads[key] is not grad
+                or not layer.__dict__["trainable"]):   # Layer.trainable, without the property
             return None
     return params, grads

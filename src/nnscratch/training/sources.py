@@ -73,8 +73,11 @@ class ArraySource:
     def batches(self, rng=None):
         """One pass: the batches in order, or in the order of ``rng.permutation(n)``."""
         if self.steps == 1:                  # one batch of everything, in order: no copy
-            yield self.xs, self.ys, self.weights
-            return
+            return [(self.xs, self.ys, self.weights)]
+        return self._cut(rng)
+
+    def _cut(self, rng):
+        """The batches of :meth:`batches` when there are several, made one by one."""
         order = rng.permutation(self.samples) if self.shuffle else None
         for piece in self.slices:
             index = piece if order is None else order[piece]
