@@ -3,7 +3,10 @@
 Each contender of a workload runs in a worker process of its own, started once and kept for the
 whole workload. The parent asks the workers in turn for one timed training run each, round after
 round (the order rotates every round), so that every contender sees the same drift of a shared,
-noisy machine; the median of the rounds is reported. A worker measures its own peak resident
+noisy machine; the median of the rounds is reported. Before each run the parent waits half a
+second, untimed: the workers stay alive between their runs, and the idle threads of the one
+that just finished (OpenBLAS's, PyTorch's OpenMP pool) spin on the cores for a while before they
+sleep, which would otherwise slow whichever contender runs next. A worker measures its own peak resident
 memory (``VmHWM`` from ``/proc/self/status``, or ``ru_maxrss``) when it is told to stop: data,
 model, library and all, with nothing of the other contenders in it. Between rounds (untimed) it
 runs the cyclic garbage collector, so that a finished round's model does not linger in the peak.
@@ -31,6 +34,9 @@ import time
 import traceback
 
 BLAS_ENV_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+#: Seconds of idle time before each timed run (see run_workload).
+IDLE_PAUSE = 0.5
 
 
 def peak_memory_bytes():
@@ -180,6 +186,9 @@ def run_workload(module_name, contenders, repeats, quick, seed, threads, between
         if between_rounds is not None:
             between_rounds()
         for name in order:
+            # untimed: a finished contender's idle BLAS/OpenMP threads spin for a while before
+            # they sleep (OpenBLAS about 0.1 s); the pause keeps them off the next one's cores
+            time.sleep(IDLE_PAUSE)
             result = workers[name].run()
             if result is None:
                 continue
