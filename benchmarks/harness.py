@@ -33,6 +33,8 @@ import sys
 import time
 import traceback
 
+import numpy as np
+
 BLAS_ENV_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
 #: Seconds of idle time before each timed run (see run_workload).
@@ -213,6 +215,15 @@ def run_workload(module_name, contenders, repeats, quick, seed, threads, between
 
 
 # -- tables ---------------------------------------------------------------------------------
+
+def cross_entropy_sum(logits, labels):
+    """:math:`-\\sum_i \\log \\mathrm{softmax}(z_i)_{y_i}` in float64, the shared final loss of the
+    classification workloads (each sums it over chunks of the training set)."""
+    z = logits.astype(np.float64)
+    z -= z.max(axis=1, keepdims=True)
+    log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+    return -log_p[np.arange(len(z)), labels].sum()
+
 
 def format_table(header, rows):
     """A Markdown table (also readable as plain text)."""

@@ -11,7 +11,7 @@ returns its trained weights as ``{"W_ih", "W_hh", "b_ih", "b_hh", "W", "b"}`` (t
 
 import numpy as np
 
-from .harness import torch_epoch
+from .harness import cross_entropy_sum, torch_epoch
 
 NAME = "W5"
 TITLE = ("W5: recurrent classifier (GRU(64) then dense 64->10, softmax cross-entropy, Adam lr "
@@ -93,9 +93,7 @@ def final_loss(ctx, w, chunk=1000):
     for start in range(0, len(x), chunk):
         h, _ = gru_forward(w, x[start:start + chunk])
         z = (h @ w["W"] + w["b"]).astype(np.float64)
-        z -= z.max(axis=1, keepdims=True)
-        log_p = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-        total -= log_p[np.arange(len(z)), labels[start:start + chunk]].sum()
+        total += cross_entropy_sum(z, labels[start:start + chunk])
     return total / len(x)
 
 
