@@ -60,21 +60,13 @@ def timed_compute(model, totals):
     model.compute_gradients = compute_gradients
 
 
-def set_threads(threads):
-    """``threads`` BLAS threads: nnscratch's own setting where it has one (the environment's
-    OPENBLAS_NUM_THREADS, set by the parent, otherwise)."""
-    import nnscratch as ns
-    if hasattr(ns, "set_num_threads"):
-        ns.set_num_threads(threads)
-
-
 def w2_worker(kind, threads, quick, seed):
     """One timed W2 epoch; rank 0 (or the process) prints ``RESULT {json}``."""
     import numpy as np
 
     import nnscratch as ns
     from benchmarks import w2_mlp as w2
-    set_threads(threads)
+    ns.set_num_threads(threads)      # BLAS threads, as the configuration says
     ctx = w2.setup(quick, seed)
     nd, size = None, 1
     if kind == "ranks":
@@ -161,7 +153,7 @@ def steps_worker(quick, seed):
     import nnscratch as ns
     from benchmarks import w2_mlp as w2
     from benchmarks import w4_transformer as w4
-    set_threads(1)
+    ns.set_num_threads(1)
     c2 = w2.setup(True, seed)
 
     def mlp():

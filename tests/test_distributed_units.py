@@ -48,6 +48,13 @@ def test_a_launcher_is_recognised_by_its_environment(monkeypatch):
     assert nd.launched()
 
 
+def test_a_flag_that_is_not_a_bool_is_a_config_error():
+    model = ns.Network([ns.Dense(1)], loss="mse", input_shape=(2,))
+    with pytest.raises(ns.errors.ConfigError, match="sync_batch_norm"):
+        nd.distribute(model, sync_batch_norm="yes")
+    assert model.distribution is None
+
+
 def test_one_process_is_rank_0_of_1_until_init():
     if nd.is_initialized():
         pytest.skip("MPI was started in this process")

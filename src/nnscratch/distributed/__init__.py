@@ -40,6 +40,7 @@ import os
 
 import numpy as np
 
+from .. import checks
 from .comm import (
     DEFAULT_TIMEOUT,
     CommunicationError,
@@ -79,6 +80,7 @@ def distribute(model, root=0, timeout=None, sync_batch_norm=False):
     (:func:`synchronize_batch_norm`). In a job of one process it changes nothing.
     ``model.distribution = None`` undoes it.
     """
+    sync_batch_norm = checks.boolean(sync_batch_norm, "sync_batch_norm")
     init(timeout)
     if size() == 1:
         return model

@@ -33,7 +33,7 @@ import numpy as np
 
 from ..data import batch_slices
 from ..errors import DataError
-from ..training.sources import ArraySource, DatasetSource, IterableSource, prepare_batch
+from ..training.sources import ArraySource, DatasetSource, IterableSource
 
 
 def piece(count, parts, index):
@@ -112,18 +112,7 @@ class ShardedIndexSource(_Shards):
             if part.stop == part.start:
                 yield self.empty()
             else:
-                yield self._read(part if order is None else order[part], k)
-
-    def _read(self, index, k):
-        source = self.source
-        if isinstance(source, ArraySource):
-            return ([a[index] for a in source.xs],
-                    None if source.ys is None else [a[index] for a in source.ys],
-                    None if source.weights is None else source.weights[index])
-        if isinstance(index, slice):
-            index = np.arange(index.start, index.stop)
-        return prepare_batch(source.model, source.dataset.batch(index), source.with_targets,
-                             source.class_weight, f"batch {k + 1} of the data set")
+                yield self.source.read(part if order is None else order[part], k)
 
 
 class ShardedIterableSource(_Shards):
@@ -152,9 +141,7 @@ class ShardedIterableSource(_Shards):
             if self.training:
                 self.check_full(len(group), f"step {k + 1} of the epoch")
             if self.rank < len(group):
-                yield prepare_batch(source.model, group[self.rank], source.with_targets,
-                                    source.class_weight,
-                                    f"batch {k * self.size + self.rank + 1} of the iterable")
+                yield source.read(group[self.rank], k * self.size + self.rank)
             elif self.training:
                 yield self.empty()
 

@@ -130,8 +130,7 @@ class DataParallel:
     """
 
     def __init__(self, root=0):
-        if not comm.is_initialized():
-            comm.init()
+        comm.init()                     # once; a later call returns at once
         self.root = checks.integer(root, "root", low=0, high=comm.size() - 1)
         self.rank, self.size = comm.rank(), comm.size()
         self._buffer = None

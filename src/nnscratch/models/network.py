@@ -189,7 +189,7 @@ class Network(Model):
         shape = x.shape[1:] if type(x) is np.ndarray else np.shape(x)[1:]
         if len(x) > self._rows_checked or shape != self._shape_checked:
             # the first or a larger batch, or samples of another length: check
-            self._rows_checked = check_batch(self.layers, shape, len(xs[0]), self.dtype)
+            self._rows_checked = check_batch(self.layers, shape, len(x), self.dtype)
             self._shape_checked = shape
         return super().forward_all(xs, training)
 

@@ -80,10 +80,14 @@ class ArraySource:
         """The batches of :meth:`batches` when there are several, made one by one."""
         order = rng.permutation(self.samples) if self.shuffle else None
         for piece in self.slices:
-            index = piece if order is None else order[piece]
-            yield ([a[index] for a in self.xs],
-                   None if self.ys is None else [a[index] for a in self.ys],
-                   None if self.weights is None else self.weights[index])
+            yield self.read(piece if order is None else order[piece])
+
+    def read(self, index, k=None):
+        """The batch of the samples ``index`` (a slice or an index array); ``k`` is unused
+        (the batch's number, as :meth:`DatasetSource.read` takes it)."""
+        return ([a[index] for a in self.xs],
+                None if self.ys is None else [a[index] for a in self.ys],
+                None if self.weights is None else self.weights[index])
 
 
 class DatasetSource:
@@ -103,9 +107,15 @@ class DatasetSource:
         """One pass over the data set, each batch read by its indices and prepared."""
         order = rng.permutation(self.samples) if self.shuffle else None
         for k, piece in enumerate(self.slices):
-            indices = np.arange(piece.start, piece.stop) if order is None else order[piece]
-            yield prepare_batch(self.model, self.dataset.batch(indices), self.with_targets,
-                                self.class_weight, f"batch {k + 1} of the data set")
+            yield self.read(piece if order is None else order[piece], k)
+
+    def read(self, index, k):
+        """Batch ``k`` (counted from 0): the samples ``index`` (a slice or an index array)
+        read from the data set and prepared."""
+        if isinstance(index, slice):
+            index = np.arange(index.start, index.stop)
+        return prepare_batch(self.model, self.dataset.batch(index), self.with_targets,
+                             self.class_weight, f"batch {k + 1} of the data set")
 
 
 class IterableSource:
@@ -127,8 +137,12 @@ class IterableSource:
         if self.limit is not None:
             items = itertools.islice(items, self.limit)      # takes no item beyond the last
         for k, item in enumerate(items):
-            yield prepare_batch(self.model, item, self.with_targets, self.class_weight,
-                                f"batch {k + 1} of the iterable")
+            yield self.read(item, k)
+
+    def read(self, item, k):
+        """Batch ``k`` (counted from 0) of the iterable, ``item``, prepared."""
+        return prepare_batch(self.model, item, self.with_targets, self.class_weight,
+                             f"batch {k + 1} of the iterable")
 
 
 def prepare_batch(model, item, with_targets, class_weight, where):
