@@ -70,7 +70,8 @@ def test_the_labels_are_kept_in_the_model_file(data, tmp_path):
 
 
 @pytest.mark.parametrize("labels, words", [(["a", "a", "b"], "distinct"), ("abc", "a list"),
-                                           ([1, 2], "strings"), (["a"], "distinct strings")])
+                                           ([1, 2], "strings"), (["a"], "distinct strings"),
+                                           ([], "two at least")])
 def test_a_forged_file_with_bad_labels_is_refused(data, tmp_path, labels, words):
     X, y = data
     net = network(3, "softmax", "sparse_categorical_crossentropy")

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import nnscratch as ns
-from nnscratch.errors import ConfigError, DataError, ShapeError
+from nnscratch.errors import ConfigError, DataError, DataTypeError, ShapeError
 from nnscratch.metrics import average_precision, roc_auc
 
 skm = pytest.importorskip("sklearn.metrics")
@@ -83,6 +83,10 @@ def test_undefined_cases_as_scikit_learn_and_bad_input():
         roc_auc(np.zeros((3, 2)), np.array([0, 1, 2]))
     with pytest.raises(ShapeError, match="sample_weight"):
         roc_auc(np.zeros(3), np.array([0, 1, 1]), sample_weight=[1.0])
+    with pytest.raises(DataTypeError, match="sample_weight must hold numbers"):
+        roc_auc(np.zeros(3), np.array([0, 1, 1]), sample_weight=["a", "b", "c"])
+    with pytest.raises(DataError, match="sample_weight must be finite"):
+        average_precision(np.zeros(3), np.array([0, 1, 1]), sample_weight=[1.0, np.nan, 1.0])
     with pytest.raises(ConfigError, match="average"):
         ns.metrics.get({"name": "roc_auc", "average": "weighted"})
 

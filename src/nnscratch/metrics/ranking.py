@@ -23,6 +23,7 @@ precision without a positive is 0, as in scikit-learn.
 import numpy as np
 
 from ..checks import choice
+from ..data import as_numeric_array
 from ..errors import DataError, ShapeError
 from .base import Metric
 from .classification import AVERAGES
@@ -101,7 +102,7 @@ def _columns(y_pred, y_true, sample_weight, what):
                          f"shape {y_pred.shape}")
     weights = None
     if sample_weight is not None:
-        weights = np.asarray(sample_weight, dtype=np.float64).reshape(-1)
+        weights = as_numeric_array(sample_weight, "sample_weight", dtype=np.float64).reshape(-1)
         if len(weights) != len(scores):
             raise ShapeError(f"{what} expects one sample_weight per sample ({len(scores)}), got "
                              f"{len(weights)}")

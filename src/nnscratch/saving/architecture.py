@@ -205,10 +205,10 @@ def _check_training_config(arch, expect):
     expect("graph" in arch or (isinstance(arch["metrics"], list)
                                and all(isinstance(m, (dict, str)) for m in arch["metrics"])),
            f"metrics must be a list of names or config objects, got {short(arch.get('metrics'))}")
-    labels = arch.get("class_labels", [])
-    expect(isinstance(labels, list) and all(isinstance(c, str) for c in labels)
-           and len(set(labels)) == len(labels) and len(labels) != 1,
-           f"class_labels must be a list of distinct strings, got {short(labels)}")
+    labels = arch.get("class_labels")                        # optional: None when absent
+    expect(labels is None or (isinstance(labels, list) and all(isinstance(c, str) for c in labels)
+                              and len(set(labels)) == len(labels) >= 2),
+           f"class_labels must be a list of distinct strings, two at least, got {short(labels)}")
     expect(arch["metadata"] is None or isinstance(arch["metadata"], dict),
            f"metadata must be an object or null, got {short(arch['metadata'])}")
     problem = metadata_problem(arch["metadata"])

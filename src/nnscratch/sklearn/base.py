@@ -32,6 +32,7 @@ from ..errors import ConfigError
 from ..layers import Dense
 from ..models import Network
 from ..regularizers import L2
+from ..training.targets import sample_weights
 
 #: how many samples ``predict`` runs at a time
 PREDICT_BATCH = 1024
@@ -61,11 +62,8 @@ def _class_weighted(validation, class_weight):
     """``validation_data`` whose weights include ``class_weight`` ({class index: weight}), so
     that early stopping watches the loss that training minimises."""
     x_val, y_val = validation[:2]
-    labels = np.asarray(y_val).reshape(len(y_val), -1)[:, 0].astype(np.int64)
-    weights = np.array([class_weight.get(int(label), 1.0) for label in labels])
-    if len(validation) == 3:
-        weights = weights * validation[2]
-    return x_val, y_val, weights
+    weight = validation[2] if len(validation) == 3 else None
+    return x_val, y_val, sample_weights(y_val, weight, class_weight, np.float64)
 
 
 class NNEstimator(BaseEstimator):

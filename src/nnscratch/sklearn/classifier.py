@@ -166,7 +166,7 @@ class NNClassifier(ClassifierMixin, NNEstimator):
                              "samples with sample_weight")
         if isinstance(weights, str):
             checks.choice(weights, "class_weight", ("balanced",))
-            return balanced(np.asarray(y_fit).reshape(len(y_fit), -1)[:, 0].astype(np.int64))
+            return balanced(np.reshape(y_fit, -1))      # y_fit: class indices, one column
         if not isinstance(weights, dict):
             raise ValueError(f"class_weight must be a dict {{label: weight}}, 'balanced' or "
                              f"None, got {weights!r}")

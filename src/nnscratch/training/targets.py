@@ -17,6 +17,7 @@ for a single sigmoid output of two classes. ``class_weight`` may then be keyed b
 
 import numpy as np
 
+from ..checks import choice
 from ..data import as_numeric_array
 from ..errors import ConfigError, DataError, ShapeError
 from ..symbolic import fits
@@ -117,7 +118,7 @@ def prepare_target(y, loss, output_shape, dtype, name="y", classes=None):
     """
     if is_text(y):
         index = encode_labels(y, classes, name)
-        if classes is not None and output_shape and output_shape[-1] not in (1, len(classes)):
+        if output_shape and output_shape[-1] not in (1, len(classes)):
             raise ShapeError(f"{name} holds {len(classes)} classes, but the output has "
                              f"{output_shape[-1]} units (one per class, or one for two classes)")
         if output_shape and output_shape[-1] == 1 and len(classes) != 2:
@@ -227,7 +228,8 @@ def sample_weights(y, sample_weight, class_weight, dtype, output_shape=None, cla
             labels = np.argmax(y, axis=-1)
             classes = (y.shape[-1], "one-hot rows, one column per class")
         if isinstance(class_weight, str):
-            class_weight = balanced(labels, class_weight)
+            choice(class_weight, "class_weight", ("balanced",))
+            class_weight = balanced(labels)
         elif classes_of_text is not None:
             class_weight = {_label_key(key, classes_of_text): w for key, w in class_weight.items()}
         given = _class_weights(class_weight, *classes)
@@ -239,12 +241,9 @@ def sample_weights(y, sample_weight, class_weight, dtype, output_shape=None, cla
     return weights
 
 
-def balanced(labels, name="balanced"):
+def balanced(labels):
     """``{label: n / (k * n_label)}`` over the ``k`` labels present among the ``n`` of
-    ``labels`` (scikit-learn's "balanced" class weights); ``name`` must be "balanced"."""
-    if name != "balanced":
-        raise ConfigError(f"class_weight must be a dict {{class: weight}} or 'balanced', got "
-                          f"{name!r}")
+    ``labels`` (scikit-learn's "balanced" class weights)."""
     present, counts = np.unique(labels, return_counts=True)
     # w_c = n / (k n_c)
     weights = len(np.reshape(labels, -1)) / (len(present) * counts.astype(np.float64))
