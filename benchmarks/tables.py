@@ -121,11 +121,11 @@ def run_sklearn(folder, target, task, seed=0):
     from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
     from nnscratch.cli.columns import looks_like_id_name
+    from nnscratch.cli.missing import MISSING_TOKENS
 
-    train = pd.read_csv(os.path.join(folder, "train.csv"), keep_default_na=False,
-                        na_values=["", "NA", "N/A", "n/a", "#N/A", "<NA>", "NULL", "null", "?"])
-    test = pd.read_csv(os.path.join(folder, "test.csv"), keep_default_na=False,
-                       na_values=["", "NA", "N/A", "n/a", "#N/A", "<NA>", "NULL", "null", "?"])
+    train, test = (pd.read_csv(os.path.join(folder, name), keep_default_na=False,
+                               na_values=sorted(MISSING_TOKENS))
+                   for name in ("train.csv", "test.csv"))
     train, test = train.dropna(subset=[target]), test.dropna(subset=[target])
     drop = [c for c in train.columns if c == target or c.startswith("Unnamed")
             or looks_like_id_name(c)]

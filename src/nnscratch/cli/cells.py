@@ -3,9 +3,9 @@
 Pure functions on a 1-D array of cells, with ``where(row)`` to say where a cell is in a
 message (``data.csv, line 7, column 'age'``: :meth:`~nnscratch.cli.tables.Table.locate`):
 
-- :func:`text_array`, :func:`is_text`: text columns are object arrays of ``str``, so a cell
-  costs its own length (a fixed-width NumPy ``str`` array gives every cell the width of the
-  longest: one 100 KB cell among 40,000 would cost 16 GB);
+- :func:`text_array`, :func:`stripped`, :func:`is_text`: text columns are object arrays of
+  ``str``, so a cell costs its own length (a fixed-width NumPy ``str`` array gives every cell
+  the width of the longest: one 100 KB cell among 40,000 would cost 16 GB);
 - :func:`numbers`: cells as float64, refusing empty cells, text, NaN, infinities and, for what
   a network sees, magnitudes beyond what float32 holds (:data:`FLOAT32_MAX`);
 - :func:`nonempty`: cells as stripped text, refusing empty ones;
@@ -45,6 +45,11 @@ def text_array(strings):
     array = np.empty(len(strings), dtype=object)
     array[:] = strings
     return array
+
+
+def stripped(cells):
+    """Cells as text stripped of surrounding spaces (:func:`text_array`)."""
+    return text_array(str(cell).strip() for cell in cells)
 
 
 def is_text(cells):
@@ -116,7 +121,7 @@ def numbers(cells, where=by_row, float32=False):
 
 def nonempty(cells, where=by_row):
     """Cells as stripped strings (:func:`text_array`), or a DataError naming the first empty cell."""
-    text = text_array(str(cell).strip() for cell in cells)
+    text = stripped(cells)
     empty = text == ""
     if empty.any():
         raise DataError(f"{where(int(np.argmax(empty)))}: empty cell")

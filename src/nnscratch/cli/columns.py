@@ -34,7 +34,7 @@ year). A column is taken for an id when
 import numpy as np
 
 from ..errors import DataError
-from .cells import is_text, looks_numeric, short
+from .cells import is_text, looks_numeric, short, stripped
 
 NUMBER = "number"
 CATEGORY = "category"
@@ -92,28 +92,25 @@ def looks_like_id_name(name):
 
 def id_reason(name, cells, missing, kind):
     """Why the column looks like a row id (a phrase for the summary), or None if it does not."""
-    present = np.flatnonzero(~missing)
+    present = cells[~missing]
     if kind == CATEGORY:
-        text = np.asarray([str(c).strip() for c in cells[present]], dtype=object)
-        distinct = len(np.unique(text))
-        if looks_like_id_name(name):
-            return f"named like an id, {distinct} distinct values"
-        if missing.any() or distinct != len(cells) or len(cells) < MIN_ID_ROWS:
+        values = stripped(present)
+    else:
+        with np.errstate(invalid="ignore", over="ignore"):
+            try:
+                values = np.asarray(present, dtype=np.float64)
+            except ValueError:
+                return None
+        if not np.all(np.isfinite(values)) or not np.all(values == np.round(values)):
             return None
-        return f"text with a different value in each of its {len(cells)} rows"
-    with np.errstate(invalid="ignore", over="ignore"):
-        try:
-            values = np.asarray(cells[present], dtype=np.float64)
-        except ValueError:
-            return None
-    if not np.all(np.isfinite(values)) or not np.all(values == np.round(values)):
-        return None
     distinct = len(np.unique(values))
     if looks_like_id_name(name):
         return f"named like an id, {distinct} distinct values"
     n = len(cells)
     if missing.any() or distinct != n or n < MIN_ID_ROWS:
         return None
+    if kind == CATEGORY:
+        return f"text with a different value in each of its {n} rows"
     low, high = values.min(), values.max()
     if high - low + 1 <= 2 * n:
         return f"{n} distinct whole numbers from {low:.0f} to {high:.0f}, like a row counter"

@@ -32,9 +32,9 @@ indicator inputs are 0/1 and are not standardised (:func:`binary_inputs`).
 import numpy as np
 
 from ..errors import DataError
-from .cells import numbers
+from .cells import numbers, stripped
 from .columns import CATEGORY, NUMBER, rows_of
-from .missing import median_fill, missing_mask, most_frequent, stripped
+from .missing import median_fill, missing_mask, most_frequent
 
 OTHER = "(other)"
 

@@ -100,7 +100,7 @@ def fit_features(table, target, train_rows, ignore=(), keep=(), max_onehot=MAX_O
         what = f" (ignored: {quote_list(i['name'] for i in ignored)})" if ignored else ""
         raise DataError(f"{table.source} has no feature column besides the target {target!r}"
                         f"{what}")
-    x = encode_all(specs, table.columns, table.locate)
+    x = encode_table(table, specs)
     inputs = [name for spec in specs for name in input_names(spec)]
     binary = [flag for spec in specs for flag in binary_inputs(spec)]
     return x, dict(columns=specs, ignored=ignored, inputs=inputs, binary=binary, summary=summary)

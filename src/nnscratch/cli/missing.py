@@ -37,11 +37,6 @@ def missing_mask(cells):
                        count=len(cells))
 
 
-def stripped(cells):
-    """Text cells stripped of surrounding spaces (an object array of ``str``)."""
-    return text_array(str(cell).strip() for cell in cells)
-
-
 def median_fill(values):
     """The median of the training rows' values: the fill of a number column's missing cells.
 

@@ -27,7 +27,7 @@ import numpy as np
 from ...checks import is_number
 from ...errors import ModelFileError
 from ..encoding import check_spec
-from ..features import drop_missing_target, encode_table, input_columns
+from ..features import encode_table, input_columns
 from ..preprocessing import decode_labels, encode_labels, standardize, target_labels, unstandardize
 from ..tables import numeric_column, select_features
 
@@ -161,12 +161,6 @@ def model_inputs(table, record, network, ignore=()):
     names = input_columns(record["columns"])
     return standardize(x, record["feature_mean"], record["feature_std"], dtype=network.dtype,
                        where=lambda row, column: table.where(row, names[column]))
-
-
-def labelled_rows(table, target):
-    """``(table, dropped)``: the rows with a target cell (see
-    :func:`~nnscratch.cli.features.drop_missing_target`), and how many had none."""
-    return drop_missing_target(table, target)
 
 
 def model_targets(table, record, target, dtype=np.float64):

@@ -11,6 +11,7 @@ and RMSE in the target's units, and R2.
 import numpy as np
 
 from ... import metrics
+from ..features import drop_missing_target
 from ..options import add_model_command
 from ..tables import read_table
 from . import common
@@ -33,10 +34,9 @@ def add_parser(commands):
 
 
 def evaluate_table(network, record, table, target=None):
-    """``(scores, confusion matrix or None)`` of the model on a table holding the target
-    (only its rows with a target cell: see :func:`~.common.labelled_rows`)."""
+    """``(scores, confusion matrix or None)`` of the model on a table holding the target, a
+    cell in every row (:func:`~nnscratch.cli.features.drop_missing_target` leaves out the rest)."""
     target = common.target_for(table, record, target)
-    table, _ = common.labelled_rows(table, target)
     x = common.model_inputs(table, record, network, ignore={target})
     y_true, y_network = common.model_targets(table, record, target, dtype=network.dtype)
     output = network.predict(x)
@@ -65,9 +65,10 @@ def run(args):
     """Evaluate from parsed arguments; prints the scores; returns 0."""
     network, record = common.load_model(args.model)
     table = read_table(args.data)
-    result, matrix = evaluate_table(network, record, table, args.target)
-    _, dropped = common.labelled_rows(table, common.target_for(table, record, args.target))
-    print(f"{table.source}: {len(table) - dropped} rows, task {record['task']}"
+    target = common.target_for(table, record, args.target)
+    table, dropped = drop_missing_target(table, target)
+    result, matrix = evaluate_table(network, record, table, target)
+    print(f"{table.source}: {len(table)} rows, task {record['task']}"
           + (f" ({dropped} row(s) with an empty target cell left out)" if dropped else ""))
     for key, value in result.items():
         print(f"{key:<16} {value:.4f}" if key != "loss" else f"{key:<16} {value:.6g}")
