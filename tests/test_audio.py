@@ -97,6 +97,19 @@ def test_deltas_are_the_regression_formula_written_as_a_loop():
     np.testing.assert_allclose(audio.deltas(ramp, 2)[2:-2], 3.0)
 
 
+def test_bad_frame_sizes_deltas_and_mask_counts_get_the_library_errors():
+    with pytest.raises(ConfigError, match="window_ms"):
+        audio.frame_sizes(16000, window_ms=0)
+    with pytest.raises(ConfigError, match="hop_ms"):
+        audio.frame_sizes(16000, hop_ms="10")
+    with pytest.raises(ConfigError, match="window in samples"):
+        audio.frame_sizes(8000, window_ms=0.01)             # under one sample
+    with pytest.raises(DataError, match=r"\(T, F\)"):
+        audio.deltas(np.arange(10.0))
+    with pytest.raises(ConfigError, match="freq_width"):
+        audio.spec_augment(np.ones((5, 4)), np.random.default_rng(0), freq_width=-1)
+
+
 def test_speech_features_shapes_and_per_utterance_normalisation():
     rng = np.random.default_rng(0)
     x = rng.standard_normal(16000) * 0.1

@@ -181,6 +181,22 @@ def test_optimizer_updates_in_parts_match_one_thread(two_threads, make):
     np.testing.assert_array_equal(results[0], results[1])
 
 
+def test_a_setting_changed_between_steps_reaches_every_thread(two_threads):
+    """The worker threads' copies of the optimizer follow a hyperparameter changed after they
+    were made (as a user's callback may change weight_decay)."""
+    start = np.random.default_rng(7).standard_normal((41, 13)).astype(np.float32)
+    results = []
+    for threads_count in (2, 1):
+        param, grad = start.copy(), np.cos(start)
+        optimizer = ns.optimizers.Adam(learning_rate=0.01)
+        threads.POOL = threads_count
+        for step in range(3):
+            optimizer.weight_decay = 0.1 * step
+            optimizer.step([("w", param, grad)])
+        results.append(param)
+    np.testing.assert_array_equal(results[0], results[1])
+
+
 def test_pool_waits_while_the_blas_has_several_threads():
     with threadpool_limits(2):
         assert threads.pool_threads() == 1

@@ -7,6 +7,8 @@ far tail flushed to 0 as the reference does; set :data:`USE_SCIPY` to False to a
 NumPy path. The tests compare the two.
 """
 
+import functools
+
 import numpy as np
 
 from .. import threads
@@ -99,18 +101,16 @@ def _erfc_kernel(x):
 
 #: Take scipy.special's erf/erfc when SciPy can be imported (see the module docstring).
 USE_SCIPY = True
-_scipy = []     # [scipy.special] once imported, [None] when it cannot be
 
 
+@functools.cache
 def _scipy_special():
     """scipy.special, imported on first use (None without SciPy)."""
-    if not _scipy:
-        try:
-            from scipy import special
-        except ImportError:
-            special = None
-        _scipy.append(special)
-    return _scipy[0]
+    try:
+        from scipy import special
+    except ImportError:
+        return None
+    return special
 
 
 def _compiled(name):

@@ -66,10 +66,7 @@ def sigmoid(z, out=None):
 
     ``out``: an array shaped like ``z`` to write into (may be ``z`` itself).
     """
-    bound = _SIGMOID_PLAIN_BOUND.get(z.dtype.char)
-    if bound is None:
-        bound = -_exp_floor(z.dtype)
-    if bool(np.vdot(z, z) < bound * bound) if z.size <= 256 else _all_small(z, bound):
+    if _all_small(z, _SIGMOID_PLAIN_BOUND.get(z.dtype.char) or -_exp_floor(z.dtype)):
         t = np.negative(z, out)
         np.exp(t, t)                     # e^{-z}
         t += _ONE.get(t.dtype.char, 1.0)

@@ -93,9 +93,7 @@ class ReLU(ElementwiseActivation):
     def _derivative(self, z, a):
         return z > 0      # a 0/1 mask: multiplying by it keeps grad_a's dtype, one pass fewer
 
-    def _backward(self, z, a, grad_a):
-        if grad_a.shape != z.shape or grad_a.dtype != z.dtype:
-            return super()._backward(z, a, grad_a)
+    def _backward(self, z, a, grad_a):     # backward() gave z and grad_a one shape and dtype
         # dZ = dA * (z > 0), in parts on several threads for a large array
         return threads.elementwise(_masked_by_positive, np.empty_like(grad_a), grad_a, z)
 

@@ -83,17 +83,20 @@ def spec_augment(features, rng, time_masks=2, time_width=10, freq_masks=2, freq_
     uniform position, are set to ``value`` (0 is the mean of normalised features). Returns a
     masked copy; the input is left as it is. (Time warping, the paper's third part, is left out.)
     """
-    x = np.array(features, dtype=np.float64 if np.asarray(features).dtype.kind != "f"
-                 else np.asarray(features).dtype, copy=True)
+    x = np.asarray(features)
+    x = np.array(x, dtype=x.dtype if x.dtype.kind == "f" else np.float64)     # a copy
     if x.ndim not in (2, 3):
         raise DataError(f"spec_augment expects features (T, F) or (N, T, F), got shape {x.shape}")
     batch = x if x.ndim == 3 else x[None]
     steps, bins = batch.shape[1:]
+    bands = ((checks.integer(time_masks, "spec_augment time_masks", 0),
+              checks.integer(time_width, "spec_augment time_width", 0), steps, 0),
+             (checks.integer(freq_masks, "spec_augment freq_masks", 0),
+              checks.integer(freq_width, "spec_augment freq_width", 0), bins, 1))
     for sample in batch:
-        for count, width, size, axis in ((time_masks, time_width, steps, 0),
-                                         (freq_masks, freq_width, bins, 1)):
-            for _ in range(checks.integer(count, "number of masks", 0)):
-                w = int(rng.integers(0, min(checks.integer(width, "mask width", 0), size) + 1))
+        for count, width, size, axis in bands:
+            for _ in range(count):
+                w = int(rng.integers(0, min(width, size) + 1))
                 start = int(rng.integers(0, size - w + 1))
                 if axis == 0:
                     sample[start:start + w] = value

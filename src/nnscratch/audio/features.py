@@ -36,8 +36,10 @@ WINDOWS = ("hann", "hamming", "rectangular")
 def frame_sizes(sample_rate, window_ms=25.0, hop_ms=10.0):
     """``(frame_length, hop_length, n_fft)`` in samples: 400, 160, 512 at 16 kHz."""
     rate = checks.positive_int(sample_rate, "sample_rate")
-    frame_length = round(rate * window_ms / 1000.0)
-    hop_length = round(rate * hop_ms / 1000.0)
+    window_ms = checks.number(window_ms, "window_ms", 0.0, low_open=True)
+    hop_ms = checks.number(hop_ms, "hop_ms", 0.0, low_open=True)
+    frame_length = checks.positive_int(round(rate * window_ms / 1000.0), "window in samples")
+    hop_length = checks.positive_int(round(rate * hop_ms / 1000.0), "hop in samples")
     n_fft = 1 << int(np.ceil(np.log2(frame_length)))       # the next power of two
     return frame_length, hop_length, n_fft
 
@@ -226,6 +228,8 @@ def deltas(features, width=2):
     Deltas of deltas (accelerations) are ``deltas(deltas(c))``.
     """
     c = np.asarray(features, dtype=np.float64)
+    if c.ndim != 2:
+        raise DataError(f"deltas expects features of shape (T, F), got shape {c.shape}")
     n_width = checks.positive_int(width, "delta width")
     padded = np.pad(c, ((n_width, n_width), (0, 0)), mode="edge")
     steps = len(c)

@@ -63,8 +63,6 @@ def per_position(method):
 
     @functools.wraps(method)
     def weighed(self, y_pred, y_true, sample_weight=None):
-        if sample_weight is None:                   # the usual call: nothing to read anew
-            return method(self, y_pred, y_true, None)
         flat = _as_positions(self, y_pred, y_true, sample_weight)
         if flat is None:
             return method(self, y_pred, y_true, sample_weight)

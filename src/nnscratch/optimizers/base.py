@@ -21,7 +21,6 @@ take every hyperparameter they use as an argument, so that this class reads no a
 only some optimizers have.
 """
 
-import copy
 import threading
 import weakref
 
@@ -161,7 +160,8 @@ class Optimizer(ParameterStates, Configurable):
         ``packed``: optionally ``(params, grads)``, two arrays that hold all of the parameters
         and gradients of ``named_parameters`` (the views are into them, as a Network packs
         them). A rule for which :meth:`elementwise_stateless` holds then updates all of them in
-        one call, which is the same computation with fewer, larger operations.
+        one call, which is the same computation with fewer, larger operations; so does one with
+        ``elementwise_update``, over its state packed alike (:meth:`_flat_state`).
 
         ``model``: the model whose training step this is (``train_step`` passes itself). The
         first binds the optimizer; another is refused (see the class docstring). A direct call
@@ -188,17 +188,11 @@ class Optimizer(ParameterStates, Configurable):
         lr = self.current_learning_rate()
         self.iterations += 1
         if flat is not None:            # every parameter in one call: the same numbers
-            params, grads = packed
-            if params.size >= threads.SPLIT_MIN:
-                self._update_in_parts(params, grads, flat, lr)
-            else:
-                self.update(params, grads, flat, lr)
+            self._update_in_parts(*packed, flat, lr)
             return
+        update = self._update_in_parts if self.elementwise_update else self.update
         for (_, param, grad), state in zip(named_parameters, states):
-            if self.elementwise_update and param.size >= threads.SPLIT_MIN:
-                self._update_in_parts(param, grad, state, lr)
-            else:
-                self.update(param, grad, state, lr)
+            update(param, grad, state, lr)
 
     def _flat_state(self, named_parameters, states, params):
         """The states of the packed parameters as one flat array per key, shaped like
@@ -251,10 +245,10 @@ class Optimizer(ParameterStates, Configurable):
     def _update_in_parts(self, param, grad, state, lr):
         """:meth:`update` on the flat parts of one parameter, side by side on the threads of
         :func:`nnscratch.threads.split` (the same numbers: the rule is element-wise). With one
-        thread it is the plain call. Each thread updates with a copy of this optimizer that has
-        its own scratch arrays."""
+        thread, or fewer than :data:`~nnscratch.threads.SPLIT_MIN` elements, it is the plain
+        call. Each thread updates with a copy of this optimizer that has its own scratch arrays."""
         arrays = [param, grad, *state.values()]
-        if threads.pool_threads() < 2 or not all(
+        if param.size < threads.SPLIT_MIN or threads.pool_threads() < 2 or not all(
                 type(a) is np.ndarray and a.shape == param.shape and a.flags.c_contiguous
                 for a in arrays):
             self.update(param, grad, state, lr)
@@ -271,15 +265,17 @@ class Optimizer(ParameterStates, Configurable):
         threads.split(param.size, part, param.size)
 
     def _thread_copy(self):
-        """This optimizer for a worker thread: the same settings and step count, its own
-        scratch arrays (made once per thread)."""
+        """This optimizer for a worker thread: every attribute as this one has it now (the
+        settings, changed or not since the last step, and the step count), its own scratch
+        arrays (made once per thread)."""
         copies = _THREAD_COPIES.setdefault(self, {})
         worker = copies.get(threading.get_ident())
         if worker is None:
-            worker = copy.copy(self)
-            worker._scratch, worker._views = {}, {}
-            copies[threading.get_ident()] = worker
-        worker.iterations = self.iterations
+            worker = copies[threading.get_ident()] = type(self).__new__(type(self))
+            scratch = {"_scratch": {}, "_views": {}}
+        else:
+            scratch = {"_scratch": worker._scratch, "_views": worker._views}
+        vars(worker).update(vars(self), **scratch)
         return worker
 
     def _step_packed(self, named_parameters, params, grads, by_model):
@@ -288,9 +284,7 @@ class Optimizer(ParameterStates, Configurable):
             self._add_slots(named_parameters, by_model)
         if self.clipnorm is not None or self.clipvalue is not None:
             self.clip([grads])                # one array: the same global norm and values
-        lr = self.learning_rate
-        if callable(lr):
-            lr = self.current_learning_rate()
+        lr = self.current_learning_rate()
         self.iterations += 1
         self.update(params, grads, {}, lr)
 
