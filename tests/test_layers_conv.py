@@ -407,3 +407,31 @@ def test_bad_conv_arguments_are_config_errors(kwargs, message):
 def test_bad_transpose_arguments_are_config_errors(kwargs, message):
     with pytest.raises(ConfigError, match=message):
         ns.Conv2DTranspose(2, 3, **kwargs)
+
+
+def _batch_last_block(a):
+    """True when ``a`` (N, C, *spatial) is a view of a (C, *spatial, N) block (cropped or not:
+    the samples next to each other, then the columns, rows and channels)."""
+    strides = np.moveaxis(a, 0, -1).strides
+    return strides[-1] == a.itemsize and list(strides) == sorted(strides, reverse=True)
+
+
+@pytest.mark.parametrize("pool", [ns.MaxPool2D(2), ns.AvgPool2D(3, stride=2, padding=1)])
+def test_convolution_and_pooling_hand_on_batch_last_memory(rng, pool):
+    # Every tap of im2col, col2im and the pools then moves runs of W_out * N values; a layer
+    # that hands on another layout silently makes the next one several times slower.
+    net = ns.Network([ns.Conv2D(4, 3, padding=1, activation="relu"), pool,
+                      ns.Conv2D(3, 2)], input_shape=(2, 9, 9), dtype="float64", seed=0)
+    x = rng.standard_normal((5, 2, 9, 9))
+    h = x
+    for layer in net.layers:
+        h = layer.forward(h, training=True)
+        assert _batch_last_block(h), type(layer).__name__
+    g = rng.standard_normal(h.shape)
+    for layer in reversed(net.layers[1:]):
+        g = layer.backward(g)
+        assert _batch_last_block(g), type(layer).__name__
+    # and the values are those of the plain (N, C, H, W) computation
+    expected = net.layers[2].forward(np.ascontiguousarray(net.layers[1].forward(
+        np.ascontiguousarray(net.layers[0].forward(x)))))
+    np.testing.assert_allclose(h, expected, rtol=1e-12, atol=1e-12)

@@ -22,8 +22,8 @@ def test_flatten_is_row_major_and_its_backward_restores_the_shape(rng):
     check_layer(ns.Flatten(), x[:2, :, :2, :3])
 
 
-def test_flatten_takes_a_channel_major_conv_output(rng):
-    # Convolutions hand on channel-major views; Flatten must still give C-order features.
+def test_flatten_takes_a_batch_last_conv_output(rng):
+    # Convolutions hand on batch-last views; Flatten must still give C-order features.
     conv = ns.Conv2D(3, 2)
     conv.build((2, 4, 4), rng=rng, dtype=np.float64)
     z = conv(rng.standard_normal((5, 2, 4, 4)))

@@ -58,6 +58,63 @@ def test_split_passes_a_failure_on_after_every_part_ends():
 
     with pytest.raises(ValueError, match="part failed"):
         threads.split(10, body, elements=10**9, threads=2)
+    seen = np.zeros(10, dtype=int)                   # the workers are still there afterwards
+
+    def count(start, stop):
+        seen[start:stop] += 1
+
+    threads.split(10, count, elements=10**9, threads=3)
+    assert (seen == 1).all()
+
+
+def test_split_inside_a_split_and_from_two_threads_at_once_covers_every_index_once():
+    import threading
+
+    seen = np.zeros((4, 12), dtype=int)
+    lock = threading.Lock()
+
+    def inner(row):
+        def body(start, stop):
+            with lock:
+                seen[row, start:stop] += 1
+        return body
+
+    def outer(start, stop):                          # each part splits again: runs in place
+        for row in range(start, stop):
+            threads.split(12, inner(row), elements=10**9, threads=2)
+
+    callers = [threading.Thread(target=threads.split, args=(4, outer, 10**9, 2))
+               for _ in range(2)]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join()
+    assert (seen == 2).all()
+
+
+@pytest.mark.parametrize("axes", [(0, 1, 2), (2, 0, 1), (1, 2, 0)])
+def test_memory_order_finds_the_axes_of_a_transposed_block(axes):
+    base = np.arange(24.0).reshape(2, 3, 4)
+    view = base.transpose(axes)
+    order = threads.memory_order(view)
+    assert view.transpose(order).flags.c_contiguous
+    assert threads.memory_order(base[:, :, ::2]) is None       # not one block
+
+
+def test_elementwise_cuts_batch_last_views_in_memory_order():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((16, 13, 13, 64)).astype(np.float32)        # (C, H, W, N) memory
+    b = rng.standard_normal((16, 13, 13, 64)).astype(np.float32)
+    x, y = np.moveaxis(a, -1, 0), np.moveaxis(b, -1, 0)                 # (N, C, H, W) views
+    out = np.empty_like(x)
+    assert not out.flags.c_contiguous and threads.memory_order(out) is not None
+    before = threads.POOL
+    threads.POOL = 2
+    try:
+        threads.elementwise(np.add, out, x, y)
+    finally:
+        threads.POOL = before
+    np.testing.assert_array_equal(out, x + y)
 
 
 def test_small_work_takes_one_blas_thread_and_large_work_all():

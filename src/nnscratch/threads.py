@@ -29,6 +29,7 @@ import contextlib
 import itertools
 import math
 import os
+import threading
 
 import numpy as np
 
@@ -49,8 +50,9 @@ class _State:
     blas = None           # threadpoolctl's controllers of the BLAS ([] when there is none)
     current = None        # the BLAS count last set here
     depth = 0             # how many fit/predict/evaluate calls are running (nested ones too)
-    pool = None           # the ThreadPoolExecutor of split(), made on first use
-    pool_size = 0
+    workers = ()          # split()'s pool threads (_Worker), made on first use
+    pid = None            # the process that made them (a forked child makes its own)
+    busy = threading.Lock()   # held while split() uses the workers
 
 
 _state = _State()
@@ -227,15 +229,52 @@ def pool_threads():
     return get_num_threads()
 
 
-def _pool(size):
-    if _state.pool is None or _state.pool_size != size:
-        from concurrent.futures import ThreadPoolExecutor  # imported on first use only
+class _Worker:
+    """One pool thread that runs a part handed to it, woken and waited for through two locks.
 
-        if _state.pool is not None:
-            _state.pool.shutdown(wait=True)
-        _state.pool = ThreadPoolExecutor(max_workers=size, thread_name_prefix="nnscratch")
-        _state.pool_size = size
-    return _state.pool
+    A released lock wakes a waiting thread in about ten microseconds here, against some sixty
+    for a ``concurrent.futures`` pool (a queue, a future and a condition per part), and a split
+    kernel often runs for only a few hundred microseconds.
+    """
+
+    def __init__(self, index):
+        self.go, self.done = threading.Lock(), threading.Lock()
+        self.go.acquire()
+        self.done.acquire()
+        self.task = self.error = None
+        threading.Thread(target=self._loop, name=f"nnscratch-{index}", daemon=True).start()
+
+    def _loop(self):
+        while True:
+            self.go.acquire()                   # sleeps until start() hands over a part
+            body, start, stop = self.task
+            try:
+                body(start, stop)
+            except BaseException as error:      # handed back to the caller by wait()
+                self.error = error
+            self.task = None
+            self.done.release()
+
+    def start(self, body, start, stop):
+        """Run ``body(start, stop)`` on this worker; :meth:`wait` for it."""
+        self.task = (body, start, stop)
+        self.go.release()
+
+    def wait(self):
+        """Block until the part is done; raise what it raised."""
+        self.done.acquire()
+        error, self.error = self.error, None
+        if error is not None:
+            raise error
+
+
+def _workers(count):
+    """``count`` pool threads (made on first use, kept; new ones after a fork)."""
+    if _state.pid != os.getpid():
+        _state.workers, _state.pid = [], os.getpid()
+    while len(_state.workers) < count:
+        _state.workers.append(_Worker(len(_state.workers)))
+    return _state.workers[:count]
 
 
 def split(count, body, elements, threads=None):
@@ -254,29 +293,58 @@ def split(count, body, elements, threads=None):
         body(0, count)
         return
     bounds = [count * k // parts for k in range(parts + 1)]
-    futures = [_pool(threads - 1).submit(body, start, stop)
-               for start, stop in itertools.pairwise(bounds[1:])]
+    if not _state.busy.acquire(blocking=False):   # a split inside a split, or two callers at
+        body(0, count)                              # once: the pool is taken, run it here
+        return
     try:
-        body(bounds[0], bounds[1])                 # this thread takes the first part
+        workers = _workers(parts - 1)
+        for worker, (start, stop) in zip(workers, itertools.pairwise(bounds[1:])):
+            worker.start(body, start, stop)
+        try:
+            body(bounds[0], bounds[1])              # this thread takes the first part
+        finally:
+            errors = []
+            for worker in workers:
+                try:
+                    worker.wait()
+                except BaseException as error:
+                    errors.append(error)
+        if errors:
+            raise errors[0]
     finally:
-        for future in futures:
-            future.result()
+        _state.busy.release()
+
+
+def memory_order(a):
+    """The axes that put ``a`` in its memory order: ``a.transpose(axes)`` is C-contiguous.
+
+    None when no order of the axes makes it contiguous (a strided slice, a broadcast view).
+    For a batch-last view (see :mod:`nnscratch.layers.im2col`) these are ``(1, ..., 0)``.
+    """
+    axes = tuple(sorted(range(a.ndim), key=lambda k: -a.strides[k]))
+    return axes if a.transpose(axes).flags.c_contiguous else None
 
 
 def elementwise(func, out, *inputs):
     """``func(*inputs, out=out)`` over flat parts of ``out`` side by side (:func:`split`).
 
     ``func`` acts on each element on its own (a ufunc, or a function of ufuncs that takes
-    ``out``); ``inputs`` are arrays shaped like ``out`` or scalars. Arrays that are not all
-    C-contiguous go through one plain call, as do small ones. Returns ``out``.
+    ``out``); ``inputs`` are arrays shaped like ``out`` or scalars. The arrays are cut in
+    their memory order (:func:`memory_order`), so they must all be laid out alike in one
+    contiguous block each; others go through one plain call, as do small ones. Returns ``out``.
     """
     arrays = [a for a in inputs if isinstance(a, np.ndarray)]
-    if out.size < SPLIT_MIN or pool_threads() < 2 or not out.flags.c_contiguous or not all(
-            a.shape == out.shape and a.flags.c_contiguous for a in arrays):
+    if out.size < SPLIT_MIN or pool_threads() < 2:
         func(*inputs, out=out)
         return out
-    flat_out = out.reshape(-1)
-    flat_in = [a.reshape(-1) if isinstance(a, np.ndarray) else a for a in inputs]
+    axes = memory_order(out)
+    if axes is None or not all(a.shape == out.shape and a.strides == out.strides
+                               for a in arrays):
+        func(*inputs, out=out)
+        return out
+    flat_out = out.transpose(axes).reshape(-1)
+    flat_in = [a.transpose(axes).reshape(-1) if isinstance(a, np.ndarray) else a
+               for a in inputs]
 
     def part(start, stop):
         func(*(a[start:stop] if isinstance(a, np.ndarray) else a for a in flat_in),

@@ -8,6 +8,7 @@ gradient. Padding is zeros; whether the padded zeros count in the mean is
 import numpy as np
 
 from .. import checks
+from .im2col import as_batch_last
 from .pooling import BasePooling, padded_zeros, pool_windows
 
 __all__ = ["AvgPool1D", "AvgPool2D", "avg_pool_forward", "avg_pool_backward", "window_counts"]
@@ -35,7 +36,7 @@ def window_counts(in_sizes, pool_size, stride, pads, out_sizes, include_pad):
 def avg_pool_forward(xp, pool_size, stride, out_sizes, counts):
     """Window means: :math:`Y_{n,c,o} = \\frac{1}{|w_o|} \\sum_j X^p_{n,c,\\, o s + j}`."""
     windows = pool_windows(xp, pool_size, stride, out_sizes)
-    y = next(windows).copy()
+    y = next(windows).copy(order="K")                               # batch-last, as xp
     for window in windows:
         y += window
     y /= np.asarray(counts, dtype=y.dtype)
@@ -44,7 +45,7 @@ def avg_pool_forward(xp, pool_size, stride, out_sizes, counts):
 
 def avg_pool_backward(grad_y, padded_shape, pool_size, stride, counts):
     """Each input in a window receives an equal share: ``dX^p[o s + j] += dY[o] / |w_o|``."""
-    share = grad_y / np.asarray(counts, dtype=grad_y.dtype)
+    share = as_batch_last(grad_y) / np.asarray(counts, dtype=grad_y.dtype)   # laid out as dxp
     dxp = padded_zeros(padded_shape, grad_y.dtype)
     for tap in pool_windows(dxp, pool_size, stride, grad_y.shape[2:]):   # views of dxp
         tap += share

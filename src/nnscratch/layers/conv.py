@@ -8,7 +8,7 @@ A convolution (in deep learning, a cross-correlation: the kernel is not flipped)
     Z_{n,f,i,j} = b_f + \sum_{c,u,v} W_{f,c,u,v}\, X^p_{n,c,\, i s_h + u d_h,\, j s_w + v d_w}
 
 With the windows unrolled into columns (:func:`~nnscratch.layers.im2col.im2col`,
-``X_col`` of shape (C kh kw, N H_out W_out)) this is one matrix product, and so is its
+``X_col`` of shape (C kh kw, H_out W_out N)) this is one matrix product, and so is its
 backward pass:
 
 .. math::
@@ -17,7 +17,8 @@ backward pass:
     dW_{mat} = dZ\, X_{col}^T, \qquad db = \sum_{n,i,j} dZ, \qquad
     dX_{col} = W_{mat}^T dZ, \qquad dX = \mathrm{col2im}(dX_{col})
 
-where ``W_mat`` is ``W`` reshaped to (F, C kh kw) and ``dZ`` is laid out (F, N H_out W_out).
+where ``W_mat`` is ``W`` reshaped to (F, C kh kw) and ``dZ`` is laid out (F, H_out W_out N),
+the batch-last order of :mod:`nnscratch.layers.im2col`.
 
 :class:`BaseConv` holds what every convolution shares (arguments, parameters, bookkeeping);
 the transposed convolution, the adjoint of this map, is built on it in
@@ -31,6 +32,8 @@ import numpy as np
 from .. import checks
 from .activated import ActivatedLayer
 from .im2col import (
+    batch_first,
+    batch_last,
     check_input,
     check_sample_shape,
     col2im,
@@ -56,8 +59,8 @@ INFERENCE_CHUNK = 1 << 22
 def conv_forward(x, W, b, stride, dilation, pads, out_sizes, keep_cols=True):
     """Convolution of ``x`` (N, C, *spatial) with ``W`` (F, C, *k) and ``b`` (F,) or None.
 
-    Returns ``(z, xp, cols)``: ``z`` (N, F, *out_sizes), a channel-major view; the padded input
-    ``xp`` and the column matrix ``cols`` that :func:`conv_backward` needs. With
+    Returns ``(z, xp, cols)``: ``z`` (N, F, *out_sizes), a view of a batch-last array; the
+    padded input ``xp`` and the column matrix ``cols`` that :func:`conv_backward` needs. With
     ``keep_cols=False`` (inference) a batch whose columns would hold more than
     :data:`INFERENCE_CHUNK` values goes through in chunks and ``cols`` is None (the backward
     rebuilds it from ``xp`` if it is ever called).
@@ -67,19 +70,18 @@ def conv_forward(x, W, b, stride, dilation, pads, out_sizes, keep_cols=True):
     W_mat = W.reshape(f, -1)
     per_sample = W_mat.shape[1] * math.prod(out_sizes)
     step = n if keep_cols else max(1, INFERENCE_CHUNK // per_sample)
+    z = np.empty((f,) + tuple(out_sizes) + (n,), dtype=np.result_type(x, W))   # (F, *out, N)
     if step >= n:
-        cols = im2col(xp, W.shape[2:], stride, dilation, out_sizes)   # X_col: (C*K, N*P)
-        z = W_mat @ cols                                           # Z = W_mat X_col: (F, N*P)
+        cols = im2col(xp, W.shape[2:], stride, dilation, out_sizes)   # X_col: (C*K, P*N)
+        np.matmul(W_mat, cols, out=z.reshape(f, -1))               # Z = W_mat X_col: (F, P*N)
     else:
         cols = None
-        z = np.empty((f, n) + tuple(out_sizes), dtype=np.result_type(x, W))
         for start in range(0, n, step):
             part = im2col(xp[start:start + step], W.shape[2:], stride, dilation, out_sizes)
-            z[:, start:start + step] = (W_mat @ part).reshape((f, -1) + tuple(out_sizes))
-        z = z.reshape(f, -1)
+            z[..., start:start + step] = (W_mat @ part).reshape(z.shape[:-1] + (-1,))
     if b is not None:
-        z += b[:, None]                                            # + b
-    return z.reshape((f, n) + tuple(out_sizes)).swapaxes(0, 1), xp, cols
+        z += b.reshape((f,) + (1,) * (z.ndim - 1))                 # + b
+    return batch_first(z), xp, cols
 
 
 def conv_backward(grad_z, xp, W, stride, dilation, pads, cols=None, with_bias=True,
@@ -92,8 +94,10 @@ def conv_backward(grad_z, xp, W, stride, dilation, pads, cols=None, with_bias=Tr
     f, kernel, out_sizes = W.shape[0], W.shape[2:], grad_z.shape[2:]
     if cols is None:
         cols = im2col(xp, kernel, stride, dilation, out_sizes)     # X_col, not kept by the forward
-    dz = grad_z.swapaxes(0, 1).reshape(f, -1)                      # dZ: (F, N*P)
-    dW = (dz @ cols.T).reshape(W.shape)                            # dW = dZ X_col^T
+    dz = batch_last(grad_z).reshape(f, -1)                         # dZ: (F, P*N), a view if it can
+    # dW = dZ X_col^T, computed with the longer of F and C*K as the rows of the product: the
+    # BLAS runs these long, thin products up to 1.7 times faster that way round.
+    dW = (dz @ cols.T if f >= len(cols) else (cols @ dz.T).T).reshape(W.shape)
     db = dz.sum(axis=1) if with_bias else None                     # db = sum of dZ over n, i, j
     if not need_input_grad:
         return None, dW, db

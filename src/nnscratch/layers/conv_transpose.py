@@ -20,7 +20,16 @@ import math
 from .. import checks
 from ..errors import ConfigError, ShapeError
 from .conv import BaseConv
-from .im2col import check_sample_shape, col2im, crop, im2col, pad, padding_config
+from .im2col import (
+    batch_first,
+    batch_last,
+    check_sample_shape,
+    col2im,
+    crop,
+    im2col,
+    pad,
+    padding_config,
+)
 
 __all__ = ["Conv2DTranspose", "conv_transpose_forward", "conv_transpose_backward"]
 
@@ -31,7 +40,8 @@ def conv_transpose_forward(x, W, b, stride, dilation, pads, full_sizes):
     """Transposed convolution of ``x`` (N, C_in, *spatial) with ``W`` (C_in, F, *k).
 
     Every input pixel scatters ``x * W`` into a buffer of ``full_sizes``; ``pads`` are then
-    cropped. Returns ``(y, x_mat)`` with ``x_mat`` the (C_in, N*P) matrix the backward needs.
+    cropped. Returns ``(y, x_mat)`` with ``x_mat`` the (C_in, P*N) matrix the backward needs
+    (batch-last columns, as :func:`~nnscratch.layers.im2col.im2col` orders them).
 
     .. math::
 
@@ -39,8 +49,8 @@ def conv_transpose_forward(x, W, b, stride, dilation, pads, full_sizes):
     """
     n, c_in, in_sizes = x.shape[0], W.shape[0], x.shape[2:]
     f, kernel = W.shape[1], W.shape[2:]
-    x_mat = x.swapaxes(0, 1).reshape(c_in, -1)                     # X_mat: (C_in, N*P)
-    cols = W.reshape(c_in, -1).T @ x_mat                           # W_mat^T X_mat: (F*K, N*P)
+    x_mat = batch_last(x).reshape(c_in, -1)                        # X_mat: (C_in, P*N)
+    cols = W.reshape(c_in, -1).T @ x_mat                           # W_mat^T X_mat: (F*K, P*N)
     full = col2im(cols, (n, f) + tuple(full_sizes), kernel, stride, dilation, in_sizes)
     y = crop(full, pads)
     if b is not None:
@@ -52,11 +62,11 @@ def conv_transpose_backward(grad_y, x_mat, W, in_shape, stride, dilation, pads, 
     """Gradients of :func:`conv_transpose_forward`: ``(dx, dW, db)``; the backward is a convolution."""
     c_in, kernel, rank = W.shape[0], W.shape[2:], len(W.shape) - 2
     grad_full = pad(grad_y, pads)                                  # dY^full: zeros where cropped
-    cols = im2col(grad_full, kernel, stride, dilation, in_shape[2:])   # (F*K, N*P)
+    cols = im2col(grad_full, kernel, stride, dilation, in_shape[2:])   # (F*K, P*N)
     dW = (x_mat @ cols.T).reshape(W.shape)                         # dW = X_mat dY_col^T
     db = grad_y.sum(axis=(0,) + tuple(range(2, 2 + rank))) if with_bias else None   # db = sum dY
     dx = W.reshape(c_in, -1) @ cols                                # dX_mat = W_mat dY_col
-    return dx.reshape((c_in, in_shape[0]) + tuple(in_shape[2:])).swapaxes(0, 1), dW, db
+    return batch_first(dx.reshape((c_in,) + tuple(in_shape[2:]) + (in_shape[0],))), dW, db
 
 
 # -- layers ------------------------------------------------------------------------------------

@@ -21,14 +21,19 @@ whole strided slices at a time; none loops over pixels.
   (overlapping windows add up), which is the input gradient of a convolution and the forward
   pass of a transposed convolution.
 
-The matrices are laid out channel-major, ``(C, N, ...)`` rather than ``(N, C, ...)``: the matrix
-product then writes its result channel-major, and the layers hand it on as a transposed view
-(still indexed ``(N, C, ...)``) instead of copying it. The next layer's :func:`im2col` reads that
-layout without a gather.
+The data between the layers is laid out **batch-last** in memory, ``(C, *spatial, N)``, and
+handed on as the transposed view that is still indexed ``(N, C, *spatial)``
+(:func:`batch_last`, :func:`batch_first`). The column matrices follow: a column is a position
+``(o_1, ..., n)`` with the sample fastest. So each tap copies (or adds) whole runs of
+``W_out * N`` neighbouring values instead of rows of ``W_out``, the matrix product writes its
+result in that layout directly, and the pooling kernels read runs of ``N``. On a 2-core machine
+this made im2col four times faster and col2im and max pooling twice as fast as the
+channel-major ``(C, N, *spatial)`` layout it replaced (NumPy's strided loops pay per run, and
+the runs got 6 to 64 times longer).
 
-Both split the batch over :func:`nnscratch.threads.split` when it is large (each part copies or
-adds its own samples; with one thread, or a small batch, the loop over taps runs once over all
-of them, the reference path).
+im2col splits its taps, and col2im its channels, over :func:`nnscratch.threads.split` when the
+arrays are large (with one thread, or small arrays, the loop runs once over all of them: the
+reference path).
 
 Padding follows TensorFlow and ONNX ``SAME_UPPER`` for ``"same"``: the output length is
 ``ceil(n / s)`` and when the total padding is odd the extra row or column goes at the end.
@@ -44,7 +49,8 @@ from ..errors import ConfigError, ShapeError
 
 __all__ = ["normalize_padding", "padding_config", "resolve_padding", "output_length",
            "check_input", "check_sample_shape", "sample_layout",
-           "output_sizes", "pad", "crop", "crop_slices", "window_slices", "im2col", "col2im"]
+           "output_sizes", "pad", "crop", "crop_slices", "window_slices", "im2col", "col2im",
+           "batch_last", "batch_first", "empty_batch_last", "as_batch_last"]
 
 
 def normalize_padding(padding, rank, what):
@@ -127,17 +133,45 @@ def output_sizes(layer, in_sizes, kernel_size, stride, dilation, pads):
     return sizes
 
 
+def batch_last(x):
+    """The ``(C, *spatial, N)`` view of ``x`` (N, C, *spatial): the memory order of the layers."""
+    return np.moveaxis(x, 0, -1)
+
+
+def batch_first(a):
+    """The ``(N, C, *spatial)`` view of ``a`` (C, *spatial, N): how the layers hand data on."""
+    return np.moveaxis(a, -1, 0)
+
+
+def empty_batch_last(shape, dtype, fill=None):
+    """An array of ``shape`` (N, C, *spatial) laid out batch-last in memory; filled with
+    ``fill`` unless it is None."""
+    a = np.empty(tuple(shape[1:]) + tuple(shape[:1]), dtype=dtype)
+    if fill is not None:
+        a.fill(fill)
+    return batch_first(a)
+
+
+def as_batch_last(x):
+    """``x`` (N, C, *spatial) itself when its memory is batch-last, else a batch-last copy (a
+    gradient coming back through Flatten, say), so that kernels mixing it with batch-last
+    arrays read all of them in one order."""
+    if batch_last(x).flags.c_contiguous:
+        return x
+    out = empty_batch_last(x.shape, x.dtype)
+    out[...] = x
+    return out
+
+
 def pad(x, pads, value=0.0):
     """``x`` (N, C, *spatial) with the spatial axes padded by ``pads`` with ``value``.
 
-    Returns ``x`` itself when there is nothing to pad. The padded copy keeps ``x``'s memory
-    order (channel-major stays channel-major).
+    Returns ``x`` itself when there is nothing to pad; the padded copy is laid out batch-last.
     """
     if not any(p0 or p1 for p0, p1 in pads):
         return x
     shape = x.shape[:2] + tuple(n + p0 + p1 for n, (p0, p1) in zip(x.shape[2:], pads))
-    out = np.empty_like(x, shape=shape)
-    out.fill(value)
+    out = empty_batch_last(shape, x.dtype, fill=value)
     out[crop_slices(pads, x.shape[2:])] = x
     return out
 
@@ -168,41 +202,42 @@ def window_slices(kernel_size, stride, dilation, out_sizes):
 def im2col(xp, kernel_size, stride, dilation, out_sizes):
     """Columns of every window of the padded input ``xp`` (N, C, *spatial).
 
-    Returns an array of shape ``(C * prod(kernel_size), N * prod(out_sizes))`` whose row
-    ``(c, j_1, ...)`` and column ``(n, o_1, ...)`` holds ``xp[n, c, o_1 s_1 + j_1 d_1, ...]``.
+    Returns an array of shape ``(C * prod(kernel_size), prod(out_sizes) * N)`` whose row
+    ``(c, j_1, ...)`` and column ``(o_1, ..., n)`` holds ``xp[n, c, o_1 s_1 + j_1 d_1, ...]``.
     """
     n, c = xp.shape[:2]
-    cols = np.empty((c,) + tuple(kernel_size) + (n,) + tuple(out_sizes), dtype=xp.dtype)
-    xt = xp.swapaxes(0, 1)                                   # (C, N, *spatial), a view
+    xt = batch_last(xp)                                      # (C, *spatial, N)
+    if not xt.flags.c_contiguous:                            # one pass, so every tap reads runs
+        xt = np.ascontiguousarray(xt)
+    cols = np.empty((c,) + tuple(kernel_size) + tuple(out_sizes) + (n,), dtype=xp.dtype)
     taps = list(window_slices(kernel_size, stride, dilation, out_sizes))
 
-    def fill(start, stop):                                   # samples [start, stop)
-        part = slice(start, stop)
-        for tap, slices in taps:
-            cols[(slice(None),) + tap + (part,)] = xt[(slice(None), part) + slices]
+    def fill(start, stop):                                   # taps [start, stop)
+        for tap, slices in taps[start:stop]:
+            cols[(slice(None),) + tap] = xt[(slice(None),) + slices]
 
-    threads.split(n, fill, cols.size)                        # the samples' parts side by side
-    return cols.reshape(c * math.prod(kernel_size), n * math.prod(out_sizes))
+    threads.split(len(taps), fill, cols.size)                # the taps side by side
+    return cols.reshape(c * math.prod(kernel_size), math.prod(out_sizes) * n)
 
 
 def col2im(cols, padded_shape, kernel_size, stride, dilation, out_sizes):
     """The adjoint of :func:`im2col`: sum every column entry back onto the position it came from.
 
-    ``cols`` has im2col's shape; returns an array of ``padded_shape`` (N, C, *spatial) in
-    channel-major memory order. Positions no window reads get 0.
+    ``cols`` has im2col's shape; returns an array of ``padded_shape`` (N, C, *spatial) laid out
+    batch-last. Positions no window reads get 0.
     """
     n, c = padded_shape[:2]
-    cols = cols.reshape((c,) + tuple(kernel_size) + (n,) + tuple(out_sizes))
-    out = np.zeros((c, n) + tuple(padded_shape[2:]), dtype=cols.dtype)
+    cols = cols.reshape((c,) + tuple(kernel_size) + tuple(out_sizes) + (n,))
+    out = np.zeros(tuple(padded_shape[1:]) + (n,), dtype=cols.dtype)     # (C, *spatial, N)
     taps = list(window_slices(kernel_size, stride, dilation, out_sizes))
 
-    def add(start, stop):                                    # samples [start, stop)
+    def add(start, stop):                                    # channels [start, stop)
         part = slice(start, stop)
         for tap, slices in taps:
-            out[(slice(None), part) + slices] += cols[(slice(None),) + tap + (part,)]
+            out[(part,) + slices] += cols[(part,) + tap]
 
-    threads.split(n, add, cols.size)                         # the samples' parts side by side
-    return out.swapaxes(0, 1)
+    threads.split(c, add, cols.size)                         # the channels side by side
+    return batch_first(out)
 
 
 # -- shape checks shared by the layers that take (N, C, *spatial) data ---------------------------

@@ -2,13 +2,15 @@ r"""Max pooling over channels-first data: MaxPool1D and MaxPool2D.
 
 Each output is the largest value of its window; the gradient goes back only to that value (the
 first one in row-major tap order at ties). Padding is :math:`-\infty`, so it never wins. The
-window arithmetic is in :mod:`nnscratch.layers.pooling`. Both kernels split a large batch over
-:func:`nnscratch.threads.split` (each part its own samples; one part is the reference path).
+window arithmetic is in :mod:`nnscratch.layers.pooling`. Both kernels split the channels of a
+large batch over :func:`nnscratch.threads.split` (one part is the reference path); their
+outputs are laid out batch-last, as their inputs (see :mod:`nnscratch.layers.im2col`).
 """
 
 import numpy as np
 
 from .. import threads
+from .im2col import as_batch_last, empty_batch_last
 from .pooling import BasePooling, padded_zeros, pool_windows
 
 __all__ = ["MaxPool1D", "MaxPool2D", "max_pool_forward", "max_pool_backward"]
@@ -28,12 +30,13 @@ def max_pool_forward(xp, pool_size, stride, out_sizes):
     smallest unsigned integer type that fits. Ties go to the first tap, as ``np.argmax`` and
     PyTorch choose.
     """
-    y = np.empty(xp.shape[:2] + tuple(out_sizes), dtype=xp.dtype)
-    argmax = np.zeros(y.shape, dtype=np.min_scalar_type(int(np.prod(pool_size)) - 1))
+    shape = xp.shape[:2] + tuple(out_sizes)
+    y = empty_batch_last(shape, xp.dtype)
+    argmax = empty_batch_last(shape, np.min_scalar_type(int(np.prod(pool_size)) - 1), fill=0)
 
-    def part(start, stop):                                        # samples [start, stop)
-        windows = pool_windows(xp[start:stop], pool_size, stride, out_sizes)
-        y_part, arg_part = y[start:stop], argmax[start:stop]
+    def part(start, stop):                                        # channels [start, stop)
+        windows = pool_windows(xp[:, start:stop], pool_size, stride, out_sizes)
+        y_part, arg_part = y[:, start:stop], argmax[:, start:stop]
         np.copyto(y_part, next(windows))                          # the running maximum
         for t, window in enumerate(windows, start=1):
             larger = window > y_part                              # strictly: earlier taps win ties
@@ -42,26 +45,27 @@ def max_pool_forward(xp, pool_size, stride, out_sizes):
             # exactly where this tap is larger (cheaper than a masked write).
             np.maximum(arg_part, np.multiply(larger, arg_part.dtype.type(t)), out=arg_part)
 
-    threads.split(len(xp), part, xp.size)                         # the samples side by side
+    threads.split(xp.shape[1], part, xp.size)                    # the channels side by side
     return y, argmax
 
 
 def max_pool_backward(grad_y, argmax, padded_shape, pool_size, stride):
     """The gradient reaches only each window's maximum: ``dX^p[o s + J] += dY[o]``."""
     dxp = padded_zeros(padded_shape, grad_y.dtype)
+    grad_y = as_batch_last(grad_y)                                # laid out as argmax and dxp
     overlap = any(s < k for s, k in zip(stride, pool_size))
 
-    def part(start, stop):                                        # samples [start, stop)
-        grad, arg = grad_y[start:stop], argmax[start:stop]
+    def part(start, stop):                                        # channels [start, stop)
+        grad, arg = grad_y[:, start:stop], argmax[:, start:stop]
         # tap t's view of dxp: the positions that tap reads for every output
-        for t, tap in enumerate(pool_windows(dxp[start:stop], pool_size, stride,
+        for t, tap in enumerate(pool_windows(dxp[:, start:stop], pool_size, stride,
                                              grad_y.shape[2:])):
             if overlap:
                 tap += grad * (arg == t)                          # overlapping windows add up
             else:                                                 # each position in one window
                 np.multiply(grad, arg == t, out=tap)
 
-    threads.split(len(grad_y), part, dxp.size)                    # the samples side by side
+    threads.split(grad_y.shape[1], part, dxp.size)               # the channels side by side
     return dxp
 
 

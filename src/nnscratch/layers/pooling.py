@@ -27,6 +27,7 @@ from .im2col import (
     check_input,
     check_sample_shape,
     crop,
+    empty_batch_last,
     normalize_padding,
     output_sizes,
     pad,
@@ -50,10 +51,9 @@ def pool_windows(xp, pool_size, stride, out_sizes):
 
 
 def padded_zeros(padded_shape, dtype):
-    """The zero gradient of a padded input (N, C, *spatial), laid out channel-major as the
+    """The zero gradient of a padded input (N, C, *spatial), laid out batch-last as the
     layers' outputs are (see :mod:`nnscratch.layers.im2col`)."""
-    n, c = padded_shape[:2]
-    return np.zeros((c, n) + tuple(padded_shape[2:]), dtype=dtype).swapaxes(0, 1)
+    return empty_batch_last(padded_shape, dtype, fill=0)
 
 
 class BasePooling(Layer):
