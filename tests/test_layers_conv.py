@@ -435,3 +435,18 @@ def test_convolution_and_pooling_hand_on_batch_last_memory(rng, pool):
     expected = net.layers[2].forward(np.ascontiguousarray(net.layers[1].forward(
         np.ascontiguousarray(net.layers[0].forward(x)))))
     np.testing.assert_allclose(h, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("filters, rows, positions", [
+    (16, 9, 16 * 1024 + 37),      # small both ways: blocks of positions, and the rest
+    (16, 27, 40 * 1024),          # blocks only
+    (32, 144, 7744),              # the longer side as the rows of the product
+    (64, 9, 20_000),              # the filters as the rows
+])
+def test_weight_gradient_takes_every_position_once(rng, filters, rows, positions):
+    from nnscratch.layers.conv import weight_gradient
+    dz = rng.standard_normal((filters, positions))
+    cols = rng.standard_normal((rows, positions))
+    np.testing.assert_allclose(weight_gradient(dz, cols), dz @ cols.T, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(weight_gradient(dz[:, :-5], cols[:, :-5]),     # one block short
+                               dz[:, :-5] @ cols[:, :-5].T, rtol=1e-12, atol=1e-9)

@@ -46,7 +46,7 @@ from .im2col import (
     resolve_padding,
 )
 
-__all__ = ["BaseConv", "Conv1D", "Conv2D", "conv_forward", "conv_backward"]
+__all__ = ["BaseConv", "Conv1D", "Conv2D", "conv_forward", "conv_backward", "weight_gradient"]
 
 
 # -- pure kernels ------------------------------------------------------------------------------
@@ -54,6 +54,34 @@ __all__ = ["BaseConv", "Conv1D", "Conv2D", "conv_forward", "conv_backward"]
 # In inference (no backward to come) the batch goes through in chunks whose column matrices hold
 # at most this many values, so predicting on a large set never builds one huge X_col.
 INFERENCE_CHUNK = 1 << 22
+
+
+#: Inner-axis length of the blocks of :func:`weight_gradient`'s small products.
+THIN_BLOCK = 1024
+
+
+def weight_gradient(dz, cols):
+    """``dW_mat = dZ X_col^T`` (F, C*K): a sum over every output position of the batch.
+
+    The inner axis is long (``P * N``, tens of thousands) and the result small, a shape the
+    BLAS handles unevenly, so the product is taken the fastest way measured on OpenBLAS:
+
+    - with the longer of F and C*K as the rows of the product (up to 1.7 times faster);
+    - when both are at most 32 (a first layer: 16 filters over 9 taps of one channel), as a
+      sum of products over blocks of :data:`THIN_BLOCK` positions (3.3 times faster there:
+      each block's product stays in the cache).
+    """
+    f, rows, inner = len(dz), len(cols), dz.shape[1]
+    if max(f, rows) <= 32 and inner >= 16 * THIN_BLOCK:
+        blocks = inner // THIN_BLOCK
+        main = blocks * THIN_BLOCK
+        dz_blocks = dz[:, :main].reshape(f, blocks, THIN_BLOCK).transpose(1, 0, 2)
+        cols_blocks = cols[:, :main].reshape(rows, blocks, THIN_BLOCK).transpose(1, 2, 0)
+        dW = (dz_blocks @ cols_blocks).sum(axis=0)                  # sum over the blocks
+        return dW + dz[:, main:] @ cols[:, main:].T                 # and the positions left
+    if f >= rows:
+        return dz @ cols.T
+    return (cols @ dz.T).T
 
 
 def conv_forward(x, W, b, stride, dilation, pads, out_sizes, keep_cols=True):
@@ -70,12 +98,13 @@ def conv_forward(x, W, b, stride, dilation, pads, out_sizes, keep_cols=True):
     W_mat = W.reshape(f, -1)
     per_sample = W_mat.shape[1] * math.prod(out_sizes)
     step = n if keep_cols else max(1, INFERENCE_CHUNK // per_sample)
-    z = np.empty((f,) + tuple(out_sizes) + (n,), dtype=np.result_type(x, W))   # (F, *out, N)
+    z_shape = (f,) + tuple(out_sizes) + (n,)                       # Z laid out (F, *out, N)
     if step >= n:
         cols = im2col(xp, W.shape[2:], stride, dilation, out_sizes)   # X_col: (C*K, P*N)
-        np.matmul(W_mat, cols, out=z.reshape(f, -1))               # Z = W_mat X_col: (F, P*N)
+        z = (W_mat @ cols).reshape(z_shape)                        # Z = W_mat X_col: (F, P*N)
     else:
         cols = None
+        z = np.empty(z_shape, dtype=np.result_type(x, W))
         for start in range(0, n, step):
             part = im2col(xp[start:start + step], W.shape[2:], stride, dilation, out_sizes)
             z[..., start:start + step] = (W_mat @ part).reshape(z.shape[:-1] + (-1,))
@@ -95,9 +124,7 @@ def conv_backward(grad_z, xp, W, stride, dilation, pads, cols=None, with_bias=Tr
     if cols is None:
         cols = im2col(xp, kernel, stride, dilation, out_sizes)     # X_col, not kept by the forward
     dz = batch_last(grad_z).reshape(f, -1)                         # dZ: (F, P*N), a view if it can
-    # dW = dZ X_col^T, computed with the longer of F and C*K as the rows of the product: the
-    # BLAS runs these long, thin products up to 1.7 times faster that way round.
-    dW = (dz @ cols.T if f >= len(cols) else (cols @ dz.T).T).reshape(W.shape)
+    dW = weight_gradient(dz, cols).reshape(W.shape)                # dW = dZ X_col^T
     db = dz.sum(axis=1) if with_bias else None                     # db = sum of dZ over n, i, j
     if not need_input_grad:
         return None, dW, db
