@@ -236,3 +236,29 @@ def test_pool_shape_errors_name_the_layer():
 def test_bad_pool_arguments_are_config_errors(cls, kwargs, message):
     with pytest.raises(ConfigError, match=message):
         cls(**kwargs)
+
+
+@pytest.mark.parametrize("pool, stride, size", [(2, 2, 8), (2, 2, 9), (3, 2, 9), (2, 3, 8)])
+def test_max_pool_inference_forward_and_a_later_backward_match_training(rng, pool, stride, size):
+    # Outside training the taps are not recorded (one np.maximum a tap); a backward after such
+    # a forward finds them again, and the windows that tile the input skip the zero fill.
+    layer = ns.MaxPool2D(pool, stride=stride)
+    x = rng.standard_normal((3, 2, size, size))
+    x[0, 0, :2, :2] = 1.5                                      # a tie: the first tap wins
+    y_train = layer.forward(x, training=True)
+    g = rng.standard_normal(y_train.shape)
+    dx_train = layer.backward(g)
+    y_infer = layer.forward(x, training=False)
+    np.testing.assert_array_equal(y_infer, y_train)
+    np.testing.assert_array_equal(layer.backward(g), dx_train)
+    expected = np.zeros_like(x)                                 # the plain definition
+    out = y_train.shape[2]
+    for i in range(out):
+        for j in range(out):
+            window = x[:, :, i * stride:i * stride + pool, j * stride:j * stride + pool]
+            flat = window.reshape(3, 2, -1).argmax(axis=-1)
+            for n in range(3):
+                for c in range(2):
+                    u, v = divmod(flat[n, c], pool)
+                    expected[n, c, i * stride + u, j * stride + v] += g[n, c, i, j]
+    np.testing.assert_allclose(dx_train, expected, rtol=0, atol=1e-15)    # overlaps add up

@@ -65,7 +65,7 @@ class _AvgPool(BasePooling):
         self.count_include_pad = checks.boolean(count_include_pad,
                                                 f"{type(self).__name__} count_include_pad")
 
-    def pool(self, xp, in_sizes, pads, out_sizes):
+    def pool(self, xp, in_sizes, pads, out_sizes, training=False):
         """The window means (:func:`avg_pool_forward`) and how many values each averages."""
         counts = window_counts(in_sizes, self.pool_size, self.stride, pads, out_sizes,
                                self.count_include_pad)

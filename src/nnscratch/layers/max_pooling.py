@@ -18,7 +18,7 @@ __all__ = ["MaxPool1D", "MaxPool2D", "max_pool_forward", "max_pool_backward"]
 
 # -- pure kernels ------------------------------------------------------------------------------
 
-def max_pool_forward(xp, pool_size, stride, out_sizes):
+def max_pool_forward(xp, pool_size, stride, out_sizes, with_argmax=True):
     """Window maxima of the padded input ``xp``, and the tap index of each (the first maximum).
 
     .. math::
@@ -28,16 +28,23 @@ def max_pool_forward(xp, pool_size, stride, out_sizes):
 
     Returns ``(y, argmax)``; ``argmax`` holds the flat tap number, in row-major tap order, in the
     smallest unsigned integer type that fits. Ties go to the first tap, as ``np.argmax`` and
-    PyTorch choose.
+    PyTorch choose. With ``with_argmax=False`` (inference) ``argmax`` is None and each tap
+    costs one ``np.maximum`` instead of four operations.
     """
     shape = xp.shape[:2] + tuple(out_sizes)
     y = empty_batch_last(shape, xp.dtype)
-    argmax = empty_batch_last(shape, np.min_scalar_type(int(np.prod(pool_size)) - 1), fill=0)
+    argmax = (empty_batch_last(shape, np.min_scalar_type(int(np.prod(pool_size)) - 1), fill=0)
+              if with_argmax else None)
 
     def part(start, stop):                                        # channels [start, stop)
         windows = pool_windows(xp[:, start:stop], pool_size, stride, out_sizes)
-        y_part, arg_part = y[:, start:stop], argmax[:, start:stop]
+        y_part = y[:, start:stop]
         np.copyto(y_part, next(windows))                          # the running maximum
+        if argmax is None:
+            for window in windows:
+                np.maximum(y_part, window, out=y_part)
+            return
+        arg_part = argmax[:, start:stop]
         for t, window in enumerate(windows, start=1):
             larger = window > y_part                              # strictly: earlier taps win ties
             np.maximum(y_part, window, out=y_part)
@@ -51,9 +58,12 @@ def max_pool_forward(xp, pool_size, stride, out_sizes):
 
 def max_pool_backward(grad_y, argmax, padded_shape, pool_size, stride):
     """The gradient reaches only each window's maximum: ``dX^p[o s + J] += dY[o]``."""
-    dxp = padded_zeros(padded_shape, grad_y.dtype)
     grad_y = as_batch_last(grad_y)                                # laid out as argmax and dxp
     overlap = any(s < k for s, k in zip(stride, pool_size))
+    tiled = tuple(stride) == tuple(pool_size) and all(            # the windows cover every
+        o * s == n for o, s, n in zip(grad_y.shape[2:], stride, padded_shape[2:]))  # position once
+    dxp = (empty_batch_last(padded_shape, grad_y.dtype) if tiled    # so each is written below
+           else padded_zeros(padded_shape, grad_y.dtype))
 
     def part(start, stop):                                        # channels [start, stop)
         grad, arg = grad_y[:, start:stop], argmax[:, start:stop]
@@ -77,12 +87,18 @@ class _MaxPool(BasePooling):
     abstract = True
     pad_value = -np.inf    # padding never wins
 
-    def pool(self, xp, in_sizes, pads, out_sizes):
-        """The window maxima and their taps (:func:`max_pool_forward`)."""
-        return max_pool_forward(xp, self.pool_size, self.stride, out_sizes)
+    def pool(self, xp, in_sizes, pads, out_sizes, training=False):
+        """The window maxima (:func:`max_pool_forward`); in training also their taps, which
+        the backward needs (outside training the backward finds them from ``xp`` if called)."""
+        y, argmax = max_pool_forward(xp, self.pool_size, self.stride, out_sizes,
+                                     with_argmax=training)
+        return y, (argmax, xp)
 
-    def pool_backward(self, grad_y, argmax, padded_shape):
+    def pool_backward(self, grad_y, saved, padded_shape):
         """Each window's gradient to its maximum (:func:`max_pool_backward`)."""
+        argmax, xp = saved
+        if argmax is None:                       # a backward after an inference forward
+            argmax = max_pool_forward(xp, self.pool_size, self.stride, grad_y.shape[2:])[1]
         return max_pool_backward(grad_y, argmax, padded_shape, self.pool_size, self.stride)
 
 

@@ -108,7 +108,7 @@ class BasePooling(Layer):
             x = x.astype(self.dtype)
         pads, out_sizes = self._geometry(x.shape[2:])
         xp = pad(x, pads, value=self.pad_value)
-        y, saved = self.pool(xp, x.shape[2:], pads, out_sizes)
+        y, saved = self.pool(xp, x.shape[2:], pads, out_sizes, training)
         self._cache = (saved, xp.shape, pads)
         return y
 
@@ -117,8 +117,9 @@ class BasePooling(Layer):
         saved, padded_shape, pads = self._cache
         return crop(self.pool_backward(grad_y, saved, padded_shape), pads)
 
-    def pool(self, xp, in_sizes, pads, out_sizes):
-        """``(y, saved)``: the pooled padded input ``xp``, and what :meth:`pool_backward` needs."""
+    def pool(self, xp, in_sizes, pads, out_sizes, training=False):
+        """``(y, saved)``: the pooled padded input ``xp``, and what :meth:`pool_backward` needs
+        (``training``: whether a backward is expected)."""
         raise NotImplementedError
 
     def pool_backward(self, grad_y, saved, padded_shape):
