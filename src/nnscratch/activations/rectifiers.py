@@ -61,13 +61,18 @@ def _zeros_like(z):
     array per dtype that nothing writes to; the scalar 0 for a very large ``z`` or one that is
     not a contiguous block. NumPy's maximum of two arrays runs about four times faster than
     against a scalar (2.5 us against 10.4 us for 128 x 256 float32), to the same bits."""
-    axes = threads.memory_order(z)
-    if z.size > _ZEROS_MAX or axes is None:
+    if z.size > _ZEROS_MAX:
+        return z.dtype.type(0)
+    contiguous = z.flags.c_contiguous                 # C order: the common case, one reshape
+    axes = None if contiguous else threads.memory_order(z)
+    if not contiguous and axes is None:
         return z.dtype.type(0)
     flat = _ZEROS.get(z.dtype)
     if flat is None or flat.size < z.size:
         flat = _ZEROS[z.dtype] = np.zeros(z.size, z.dtype)
         flat.flags.writeable = False
+    if contiguous:
+        return flat[:z.size].reshape(z.shape)
     in_memory_order = flat[:z.size].reshape(tuple(z.shape[k] for k in axes))
     return in_memory_order.transpose(np.argsort(axes))
 
