@@ -543,3 +543,23 @@ def test_other_errors(rng):
     with pytest.raises(ShapeError, match=r"backward expects a gradient shaped \(2, 2\), got \(2, 3, 2\)"):
         layer.forward(np.zeros((2, 3, 1), np.float32))
         layer.backward(np.zeros((2, 3, 2), np.float32))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_gate_sigmoid_is_the_sigmoid_to_half_an_ulp_of_one_half(dtype, rng):
+    from nnscratch.layers.recurrent import gate_sigmoid
+    a = np.concatenate([rng.standard_normal(5000) * 6, [0.0, -1e-30, 80.0, -80.0, 1e4, -1e4]])
+    exact = 1.0 / (1.0 + np.exp(-a.astype(np.longdouble)))
+    got = gate_sigmoid(a.astype(dtype).copy())
+    assert got.dtype == dtype
+    # the error that counts for a gate: absolute, a few roundings of values near 1/2
+    assert np.abs(got - exact).max() <= 4 * np.finfo(dtype).eps
+    assert (got >= 0).all() and (got <= 1).all()
+    # per-column scale and shift: sigmoid where both are 1/2, tanh where they are 1 and 0
+    block = a[:4000].astype(dtype).reshape(100, 40)
+    scale, shift = np.full(40, 0.5, dtype), np.full(40, 0.5, dtype)
+    scale[10:20], shift[10:20] = 1.0, 0.0
+    mixed = gate_sigmoid(block.copy(), scale, shift)
+    np.testing.assert_allclose(mixed[:, 10:20], np.tanh(block[:, 10:20]), rtol=0,
+                               atol=4 * np.finfo(dtype).eps)
+    np.testing.assert_array_equal(mixed[:, :10], gate_sigmoid(block[:, :10].copy()))

@@ -20,17 +20,35 @@ Each class here writes one step of its cell, forward and backward, with the form
 code; the time loop, the projections, the weight gradients and the initial state are shared, in
 :class:`~nnscratch.layers.recurrent_base.BaseRecurrent`.
 
-Sigmoid gates use the two-branch stable sigmoid (:func:`nnscratch.activations.sigmoid`), so
-no pre-activation overflows.
+Sigmoid gates are computed as :math:`\sigma(a) = (1 + \tanh(a / 2)) / 2` (:func:`gate_sigmoid`):
+no pre-activation overflows, and LSTM gets all four gates from one ``np.tanh`` call. A gate
+multiplies bounded quantities, so what counts is its absolute error (a rounding of 1/2), which
+this form keeps; the relative accuracy far in the negative tail, which the public
+:func:`nnscratch.activations.sigmoid` keeps, does not matter here. NumPy's float32 ``tanh`` is
+about twice as fast as its ``exp``, and the two-branch sigmoid also needs a range check and a
+division: a (100, 256) float32 block took 10.5 us this way against 20.
 """
 
 import numpy as np
 
 from .. import activations, checks
-from ..activations import sigmoid
 from .recurrent_base import BaseRecurrent
 
-__all__ = ["SimpleRNN", "LSTM", "GRU"]
+__all__ = ["SimpleRNN", "LSTM", "GRU", "gate_sigmoid"]
+
+
+def gate_sigmoid(a, scale=0.5, shift=0.5):
+    r"""In place, :math:`\sigma(a) = \tfrac12 + \tfrac12 \tanh(a / 2)` on ``a``; returns ``a``.
+
+    With ``scale`` and ``shift`` arrays (one value per column) the same four passes compute
+    several gates at once: ``tanh(scale a) scale + shift`` is :math:`\sigma(a)` in the columns
+    where both are 1/2 and :math:`\tanh(a)` where ``scale`` is 1 and ``shift`` 0.
+    """
+    a *= scale
+    np.tanh(a, out=a)
+    a *= scale
+    a += shift
+    return a
 
 
 class SimpleRNN(BaseRecurrent):
@@ -74,12 +92,11 @@ class SimpleRNN(BaseRecurrent):
         return {"z": np.empty((steps, n, self.units), dtype),
                 "h": np.empty((steps, n, self.units), dtype)}
 
-    def _cell_forward(self, x_proj, h_proj, states, cache, t):
-        z = x_proj + h_proj                                   # z_t = x W_ih^T + b_ih + h W_hh^T + b_hh
+    def _cell_forward(self, x_proj, h_proj, states, new_states, cache, t):
+        z = np.add(x_proj, h_proj, out=cache["z"][t])        # z_t = x W_ih^T + b_ih + h W_hh^T + b_hh
         h = self.activation.forward(z)                        # h_t = f(z_t)
-        cache["z"][t] = z
         cache["h"][t] = h
-        return [h]
+        new_states[0][...] = h
 
     def _cell_backward(self, d_states, states, cache, t, d_x_proj, d_h_proj):
         d_x_proj[...] = self.activation.backward(cache["z"][t], cache["h"][t],
@@ -148,18 +165,27 @@ class LSTM(BaseRecurrent):
         return {"gates": np.empty((steps, n, 4 * self.units), dtype),   # i, f, g, o
                 "tanh_c": np.empty((steps, n, self.units), dtype)}
 
-    def _cell_forward(self, x_proj, h_proj, states, cache, t):
+    def _gate_columns(self, dtype):
+        """``(scale, shift)`` per column of the four gates for :func:`gate_sigmoid`: 1/2 and 1/2
+        on i, f, o (sigmoids), 1 and 0 on g (tanh)."""
+        columns = self.__dict__.get("_columns")
+        if columns is None or columns[0].dtype != dtype:
+            H = self.units
+            scale, shift = np.full(4 * H, 0.5, dtype), np.full(4 * H, 0.5, dtype)
+            scale[2 * H:3 * H], shift[2 * H:3 * H] = 1.0, 0.0
+            columns = self._columns = (scale, shift)
+        return columns
+
+    def _cell_forward(self, x_proj, h_proj, states, new_states, cache, t):
         H = self.units
-        a = x_proj + h_proj                                   # a_t: the four pre-activations
-        gates = cache["gates"][t]
-        gates[:, :2 * H] = sigmoid(a[:, :2 * H])              # i_t, f_t = sigma(a^i), sigma(a^f)
-        gates[:, 2 * H:3 * H] = np.tanh(a[:, 2 * H:3 * H])    # g_t = tanh(a^g)
-        gates[:, 3 * H:] = sigmoid(a[:, 3 * H:])              # o_t = sigma(a^o)
+        gates = np.add(x_proj, h_proj, out=cache["gates"][t])  # a_t: the four pre-activations
+        gate_sigmoid(gates, *self._gate_columns(gates.dtype))  # sigma on i, f, o; tanh on g
         i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
-        c = f * states[1] + i * g                             # c_t = f c_{t-1} + i g
-        tanh_c = np.tanh(c)
-        cache["tanh_c"][t] = tanh_c
-        return [o * tanh_c, c]                                # h_t = o tanh(c_t)
+        h, c = new_states
+        np.multiply(f, states[1], out=c)
+        c += i * g                                            # c_t = f c_{t-1} + i g
+        tanh_c = np.tanh(c, out=cache["tanh_c"][t])
+        np.multiply(o, tanh_c, out=h)                         # h_t = o tanh(c_t)
 
     def _cell_backward(self, d_states, states, cache, t, d_x_proj, d_h_proj):
         H = self.units
@@ -220,22 +246,29 @@ class GRU(BaseRecurrent):
 
     gates = 3
     same_projection_grads = False      # the reset gate scales only the recurrent part of n
+    recurrent_bias_adds = False        # ... and b_hn with it
 
     def _allocate_cache(self, steps, n, dtype):
         return {"gates": np.empty((steps, n, 3 * self.units), dtype),   # r, z, n
                 "q_n": np.empty((steps, n, self.units), dtype)}
 
-    def _cell_forward(self, x_proj, h_proj, states, cache, t):
+    def _cell_forward(self, x_proj, h_proj, states, new_states, cache, t):
         H = self.units
         gates = cache["gates"][t]
-        gates[:, :2 * H] = sigmoid(x_proj[:, :2 * H] + h_proj[:, :2 * H])   # r_t, z_t
-        r, z = gates[:, :H], gates[:, H:2 * H]
+        # the gate blocks are strided views of the (N, 3H) cache: work in contiguous arrays
+        # (a strided block costs a loop call per row) and copy each block in once
+        rz = gate_sigmoid(x_proj[:, :2 * H] + h_proj[:, :2 * H])   # r_t, z_t = sigma(p + q)
+        gates[:, :2 * H] = rz
+        r, z = rz[:, :H], rz[:, H:]
         q_n = h_proj[:, 2 * H:]                               # q^n = W_hn h_{t-1} + b_hn
-        n_gate = np.tanh(x_proj[:, 2 * H:] + r * q_n)         # n_t = tanh(p^n + r q^n)
-        gates[:, 2 * H:] = n_gate
         cache["q_n"][t] = q_n
-        h_prev = states[0]
-        return [n_gate + z * (h_prev - n_gate)]               # h_t = (1 - z) n + z h_{t-1}
+        n_gate = r * q_n
+        n_gate += x_proj[:, 2 * H:]
+        np.tanh(n_gate, out=n_gate)                           # n_t = tanh(p^n + r q^n)
+        gates[:, 2 * H:] = n_gate
+        h = np.subtract(states[0], n_gate, out=new_states[0])
+        h *= z
+        h += n_gate                                           # h_t = (1 - z) n + z h_{t-1}
 
     def _cell_backward(self, d_states, states, cache, t, d_x_proj, d_h_proj):
         H = self.units
