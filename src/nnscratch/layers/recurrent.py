@@ -166,20 +166,22 @@ class LSTM(BaseRecurrent):
                 "tanh_c": np.empty((steps, n, self.units), dtype)}
 
     def _gate_columns(self, dtype):
-        """``(scale, shift)`` per column of the four gates for :func:`gate_sigmoid`: 1/2 and 1/2
-        on i, f, o (sigmoids), 1 and 0 on g (tanh)."""
+        """``(scale, shift, beta)`` per column of the four gates: :func:`gate_sigmoid`'s 1/2 and
+        1/2 on i, f, o (sigmoids), 1 and 0 on g (tanh); ``beta`` 0 on the sigmoids and 1 on g,
+        so that every gate's derivative is ``(1 - u) (beta + u)`` of its value u."""
         columns = self.__dict__.get("_columns")
         if columns is None or columns[0].dtype != dtype:
             H = self.units
             scale, shift = np.full(4 * H, 0.5, dtype), np.full(4 * H, 0.5, dtype)
-            scale[2 * H:3 * H], shift[2 * H:3 * H] = 1.0, 0.0
-            columns = self._columns = (scale, shift)
+            beta = np.zeros(4 * H, dtype)
+            scale[2 * H:3 * H], shift[2 * H:3 * H], beta[2 * H:3 * H] = 1.0, 0.0, 1.0
+            columns = self._columns = (scale, shift, beta)
         return columns
 
     def _cell_forward(self, x_proj, h_proj, states, new_states, cache, t):
         H = self.units
         gates = np.add(x_proj, h_proj, out=cache["gates"][t])  # a_t: the four pre-activations
-        gate_sigmoid(gates, *self._gate_columns(gates.dtype))  # sigma on i, f, o; tanh on g
+        gate_sigmoid(gates, *self._gate_columns(gates.dtype)[:2])   # sigma on i, f, o; tanh g
         i, f, g, o = gates[:, :H], gates[:, H:2 * H], gates[:, 2 * H:3 * H], gates[:, 3 * H:]
         h, c = new_states
         np.multiply(f, states[1], out=c)
@@ -194,14 +196,17 @@ class LSTM(BaseRecurrent):
         tanh_c = cache["tanh_c"][t]
         dh, dc = d_states
         da = d_x_proj                                         # dL/dX_p = dL/dH_p = da_t
-        do = dh * tanh_c                                      # do = dh tanh(c_t)
         dc = dc + dh * o * (1.0 - tanh_c) * (1.0 + tanh_c)    # dc += dh o (1 - tanh^2 c_t)
-        da[:, :H] = dc * g * i * (1.0 - i)                    # da^i = (dc g) i (1 - i)
-        da[:, H:2 * H] = dc * states[1] * f * (1.0 - f)       # da^f = (dc c_{t-1}) f (1 - f)
-        da[:, 2 * H:3 * H] = dc * i * (1.0 - g) * (1.0 + g)   # da^g = (dc i) (1 - g^2)
-        da[:, 3 * H:] = do * o * (1.0 - o)                    # da^o = do o (1 - o)
-        dc_prev = dc * f                                      # dc_{t-1} = dc f
-        return [None, dc_prev]
+        np.multiply(dc, g, out=da[:, :H])                     # di = dc g
+        np.multiply(dc, states[1], out=da[:, H:2 * H])        # df = dc c_{t-1}
+        np.multiply(dc, i, out=da[:, 2 * H:3 * H])            # dg = dc i
+        np.multiply(dh, tanh_c, out=da[:, 3 * H:])            # do = dh tanh(c_t)
+        # da = d(gate) u'(a), over the four blocks at once: u (1 - u) for the sigmoids i, f, o,
+        # (1 - u)(1 + u) = 1 - g^2 for g; both are (1 - u)(beta + u)
+        derivative = np.add(gates, self._gate_columns(gates.dtype)[2])
+        derivative *= 1.0 - gates
+        da *= derivative
+        return [None, dc * f]                                 # dc_{t-1} = dc f
 
     def get_config(self):
         config = super().get_config()

@@ -326,7 +326,10 @@ class BaseRecurrent(Layer):
                   out=self.grads["W_ih"])                                          # dW_ih
         if self.use_bias:
             np.sum(d_h_proj, axis=(0, 1), out=self.grads["b_hh"])                  # db_hh
-            np.sum(d_x_proj, axis=(0, 1), out=self.grads["b_ih"])                  # db_ih
+            if d_x_proj is d_h_proj:                                               # db_ih, the
+                self.grads["b_ih"][...] = self.grads["b_hh"]                       # same sum
+            else:
+                np.sum(d_x_proj, axis=(0, 1), out=self.grads["b_ih"])
         self.grad_initial_state = self._packed(d_states)
         grad_x = (d_x_proj.reshape(rows, gh) @ W_ih).reshape(steps, n, -1).transpose(1, 0, 2)
         #                                                       dx_t = dX_p(t) W_ih
