@@ -33,15 +33,16 @@ for path in (ROOT, os.path.join(ROOT, "src")):
 from benchmarks import harness  # noqa: E402
 
 WORKLOADS = {"w1": "benchmarks.w1_xor", "w2": "benchmarks.w2_mlp", "w3": "benchmarks.w3_cnn",
-             "w4": "benchmarks.w4_transformer", "w5": "benchmarks.w5_gru"}
+             "w4": "benchmarks.w4_transformer", "w5": "benchmarks.w5_gru",
+             "w5-lstm": "benchmarks.w5_lstm"}
 CONTENDERS = ("nnscratch", "numpy", "pytorch", "sklearn")
 W2_GFLOP_PER_SAMPLE = 6 * 234_752 / 1e9          # forward + two backward products per weight
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--workloads", default="w1,w2,w3,w4,w5",
-                        help="comma-separated: w1,w2,w3,w4,w5")
+    parser.add_argument("--workloads", default="w1,w2,w3,w4,w5,w5-lstm",
+                        help="comma-separated: w1,w2,w3,w4,w5,w5-lstm")
     parser.add_argument("--contenders", default=",".join(CONTENDERS),
                         help="comma-separated subset of " + ",".join(CONTENDERS))
     parser.add_argument("--repeats", type=int, default=None,
