@@ -97,8 +97,15 @@ def machine_description():
 
 # -- workers --------------------------------------------------------------------------------
 
+#: The suffix of a contender run on one thread beside the others (``nnscratch-1t``): the same
+#: training function, in a worker started with one thread for the BLAS and OpenMP.
+ONE_THREAD = "-1t"
+_THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def _worker_main(conn, module_name, contender, quick, seed, threads):
     """The loop of one worker process: set up once, then answer "run" and "stop" requests."""
+    contender = contender.removesuffix(ONE_THREAD)
     try:
         if contender == "pytorch":
             import torch
@@ -137,7 +144,17 @@ class Worker:
         self.conn, child = context.Pipe()
         self.process = context.Process(target=_worker_main, daemon=True,
                                        args=(child, module_name, contender, quick, seed, threads))
-        self.process.start()
+        saved = {var: os.environ.get(var) for var in _THREAD_VARS}
+        if contender.endswith(ONE_THREAD):          # the child reads these before NumPy loads
+            os.environ.update({var: "1" for var in _THREAD_VARS})
+        try:
+            self.process.start()
+        finally:
+            for var, value in saved.items():
+                if value is None:
+                    os.environ.pop(var, None)
+                else:
+                    os.environ[var] = value
         child.close()
         self.error = None
 

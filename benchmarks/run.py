@@ -124,6 +124,8 @@ def run_one(key, args, threads, log):
             log(f"{module.NAME}: {name} skipped: {why}")
         else:
             contenders.append(name)
+        if name == "nnscratch" and threads > 1:      # and on one thread, in the same rounds
+            contenders.append("nnscratch" + harness.ONE_THREAD)
     if args.repeats is not None:
         repeats = args.repeats
     else:
@@ -160,6 +162,10 @@ def run_one(key, args, threads, log):
     table = harness.format_table(header, rows)
     notes = [f"Median of {repeats} round(s); \"vs nnscratch\" is the contender's time divided by "
              "nnscratch's (above 1: nnscratch is faster)."]
+    if "nnscratch" + harness.ONE_THREAD in results:
+        notes.append(f"nnscratch{harness.ONE_THREAD} is nnscratch in a process started with one "
+                     "thread (OPENBLAS_NUM_THREADS=1), timed in the same rounds: above 1, the "
+                     f"default {threads} threads are faster than one.")
     if key == "w2":
         notes.append(f"Work: {flop:.1f} GFLOP per epoch ({ctx_samples} samples x 6 x 234,752); "
                      f"float32 2048x2048 matrix product in the same run: {peak_rate:.1f} GFLOP/s "
