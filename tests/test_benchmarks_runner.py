@@ -14,10 +14,15 @@ def test_quick_w1_runs_and_reports_every_contender_it_was_given(runner, tmp_path
                           "--repeats", "1", "--keep-blas-env", "--out", str(out)])
     text = out.read_text()
     assert text == report
-    assert "## W1" in text and "| nnscratch |" in text and "| numpy " in text
+    assert "## W1" in text and "| nnscratch " in text and "| numpy " in text
     rows = [line for line in text.splitlines() if line.startswith("| nnscratch")]
     assert "failed" not in rows[0]
     assert "quick mode" in text
+    # with more than one thread, nnscratch on one thread is timed in the same rounds
+    from benchmarks import harness
+    threads = int(text.split("- Threads: ")[1].split()[0])
+    one_thread = [row for row in rows if row.startswith("| nnscratch" + harness.ONE_THREAD)]
+    assert len(one_thread) == (1 if threads > 1 else 0)
 
 
 def test_bad_arguments_are_refused(runner):
