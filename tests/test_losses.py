@@ -656,3 +656,18 @@ def test_no_warning_escapes_on_ordinary_data():
         warnings.simplefilter("error")
         for config in CONFIGS:
             losses.get(config).value(*make_data(config, (3, 4)))
+
+
+@pytest.mark.parametrize("shape", [(7, 10), (3, 4, 6), (5, 1)])
+def test_log_softmax_kernel_matches_the_definition(shape):
+    # the row maximum is read at argmax and the row sums taken as a matrix-vector product
+    from nnscratch.losses.kernels import _log_softmax
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape) * 30
+    log_p, p = _log_softmax(x)
+    shifted = x - x.max(axis=-1, keepdims=True)
+    expected = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    np.testing.assert_allclose(log_p, expected, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(p, np.exp(expected), rtol=1e-12, atol=1e-300)
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(_log_softmax(np.array([[0.0, np.nan, 1.0]]))[0]).all()   # NaN spreads

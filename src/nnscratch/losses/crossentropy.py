@@ -16,6 +16,7 @@ from .kernels import (
     _mean_over_positions,
     _mean_per_sample,
     _per_sample_count,
+    _pick_last,
     _sigmoid,
     _softplus_neg_abs,
 )
@@ -180,12 +181,17 @@ class SparseCategoricalCrossentropy(LogitsOrProbabilities):
             return super().value_and_gradient(y_pred, y_true, sample_weight)
         with np.errstate(under="ignore"):
             p, labels = self._prepare(y_pred, y_true)
-            index = labels[..., np.newaxis]
             log_s, grad = _log_softmax(p)
-            losses = _mean_per_sample(-np.take_along_axis(log_s, index, axis=-1)[..., 0])
-            picked = np.take_along_axis(grad, index, axis=-1)
-            np.put_along_axis(grad, index, picked - 1.0, axis=-1)     # softmax - onehot
-            grad /= _per_sample_count(grad) // grad.shape[-1]
+            losses = _mean_per_sample(-_pick_last(log_s, labels))
+            if grad.ndim == 2:                                        # softmax - onehot
+                grad[np.arange(len(grad)), labels] -= 1.0
+            else:
+                index = labels[..., np.newaxis]
+                np.put_along_axis(grad, index, np.take_along_axis(grad, index, axis=-1) - 1.0,
+                                  axis=-1)
+            positions = _per_sample_count(grad) // grad.shape[-1]
+            if positions != 1:                                        # a mean over positions
+                grad /= positions
             return self._reduce(losses, sample_weight), self._scale(grad, sample_weight)
 
 
