@@ -39,6 +39,7 @@ import numpy as np
 
 from .. import checks
 from ..activations import softmax
+from ..activations.kernels import row_sum
 from ..errors import DataTypeError, ShapeError
 from ..symbolic import call_layer, is_symbolic
 from .dropout import dropout_mask
@@ -116,7 +117,7 @@ def attention_weights_backward(weights, grad_weights):
 
     Masked entries and fully masked rows have :math:`A = 0`, hence :math:`dS = 0` there.
     """
-    return weights * (grad_weights - np.sum(grad_weights * weights, axis=-1, keepdims=True))
+    return weights * (grad_weights - row_sum(grad_weights * weights))
 
 
 # --------------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ The elementwise binary cross-entropy and the categorical (log-)probabilities are
 
 import numpy as np
 
+from ..activations.kernels import pick_last
 from .base import LogitsOrProbabilities, Loss
 from .kernels import (
     EPSILON,
@@ -16,7 +17,6 @@ from .kernels import (
     _mean_over_positions,
     _mean_per_sample,
     _per_sample_count,
-    _pick_last,
     _sigmoid,
     _softplus_neg_abs,
 )
@@ -182,7 +182,7 @@ class SparseCategoricalCrossentropy(LogitsOrProbabilities):
         with np.errstate(under="ignore"):
             p, labels = self._prepare(y_pred, y_true)
             log_s, grad = _log_softmax(p)
-            losses = _mean_per_sample(-_pick_last(log_s, labels))
+            losses = _mean_per_sample(-pick_last(log_s, labels))
             if grad.ndim == 2:                                        # softmax - onehot
                 grad[np.arange(len(grad)), labels] -= 1.0
             else:
