@@ -513,3 +513,16 @@ def test_register_errors_and_overwrite(scratch_registry):
         activations.register("fine", "z**2", lambda z, a: z)
     with pytest.raises(ShapeError, match="elementwise"):
         activations.register("summing", lambda z: z.sum(), lambda z, a: z).forward(np.ones(3))
+
+
+def test_row_kernels_match_numpy_in_every_layout():
+    from nnscratch.activations.kernels import pick_last, row_max, row_sum
+    rng = np.random.default_rng(0)
+    base = rng.standard_normal((4, 5, 7))
+    for a in (base, base.transpose(1, 0, 2), base[:, ::2], base.reshape(20, 7)):
+        index = rng.integers(0, a.shape[-1], a.shape[:-1])
+        np.testing.assert_array_equal(pick_last(a, index),
+                                      np.take_along_axis(a, index[..., None], axis=-1)[..., 0])
+        np.testing.assert_array_equal(row_max(a), a.max(axis=-1, keepdims=True))
+        np.testing.assert_allclose(row_sum(a), a.sum(axis=-1, keepdims=True), rtol=1e-13)
+    assert np.isnan(row_max(np.array([[1.0, np.nan, 3.0]]))).all()
