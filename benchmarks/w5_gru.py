@@ -169,47 +169,55 @@ def train_nnscratch(ctx, limit=None):
     return out
 
 
-def torch_model(init):
-    """The same model in PyTorch, from the given weights."""
+#: nnscratch's recurrent weights and PyTorch's names for them
+TORCH_NAMES = {"W_ih": "weight_ih_l0", "W_hh": "weight_hh_l0", "b_ih": "bias_ih_l0",
+               "b_hh": "bias_hh_l0"}
+
+
+def torch_model(init, cell="GRU"):
+    """The same model in PyTorch, from the given weights: ``torch.nn.<cell>`` (GRU or LSTM)
+    as ``model.rnn``, then the dense layer ``model.head``."""
     import torch
 
     class Classifier(torch.nn.Module):
         def __init__(self):
             super().__init__()
-            self.gru = torch.nn.GRU(1, UNITS, batch_first=True)
+            self.rnn = getattr(torch.nn, cell)(1, UNITS, batch_first=True)
             self.head = torch.nn.Linear(UNITS, CLASSES)
 
         def forward(self, x):
-            _, h = self.gru(x)
-            return self.head(h[0])
+            _, state = self.rnn(x)                   # h_T, or (h_T, c_T) for an LSTM
+            return self.head((state[0] if isinstance(state, tuple) else state)[0])
 
     model = Classifier()
     with torch.no_grad():
-        for key, name in (("W_ih", "weight_ih_l0"), ("W_hh", "weight_hh_l0"),
-                          ("b_ih", "bias_ih_l0"), ("b_hh", "bias_hh_l0")):
-            getattr(model.gru, name).copy_(torch.from_numpy(init[key]))
+        for key, name in TORCH_NAMES.items():
+            getattr(model.rnn, name).copy_(torch.from_numpy(init[key]))
         model.head.weight.copy_(torch.from_numpy(init["W"].T))
         model.head.bias.copy_(torch.from_numpy(init["b"]))
     return model
 
 
-def train_pytorch(ctx, limit=None):
+def torch_run(model, ctx, limit=None):
+    """One PyTorch epoch of :func:`torch_model`'s ``model`` on W5's data with W5's Adam, then
+    predict in batches; returns the trained weights under nnscratch's names."""
     import torch
     x, labels = torch.from_numpy(ctx["x"]), torch.from_numpy(ctx["labels"])
     n = limit or len(x)
-    model = torch_model(ctx["init"])
     optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE, betas=(BETA_1, BETA_2),
                                  eps=EPSILON)
     torch_epoch(model, optimizer, x, labels, n, BATCH, ctx["seed"] + 1)
     with torch.no_grad():                                            # predict, in batches
         torch.cat([model(x[s:s + BATCH]) for s in range(0, n, BATCH)])
-    gru = model.gru
-    out = {key: getattr(gru, name).detach().numpy().copy()
-           for key, name in (("W_ih", "weight_ih_l0"), ("W_hh", "weight_hh_l0"),
-                             ("b_ih", "bias_ih_l0"), ("b_hh", "bias_hh_l0"))}
+    out = {key: getattr(model.rnn, name).detach().numpy().copy()
+           for key, name in TORCH_NAMES.items()}
     out.update(W=model.head.weight.detach().numpy().T.copy(),
                b=model.head.bias.detach().numpy().copy())
     return out
+
+
+def train_pytorch(ctx, limit=None):
+    return torch_run(torch_model(ctx["init"]), ctx, limit)
 
 
 CONTENDERS = {

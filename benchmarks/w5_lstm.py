@@ -13,7 +13,7 @@ the biases start at zero in both) and return their trained weights as ``{"W_ih",
 import numpy as np
 
 from . import w5_gru
-from .harness import cross_entropy_sum, torch_epoch
+from .harness import cross_entropy_sum
 
 NAME = "W5-LSTM"
 TITLE = ("W5-LSTM: W5 with LSTM(64) in place of the GRU (dense 64->10, softmax cross-entropy, "
@@ -93,37 +93,7 @@ def train_nnscratch(ctx, limit=None):
 
 
 def train_pytorch(ctx, limit=None):
-    import torch
-
-    class Classifier(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.lstm = torch.nn.LSTM(1, UNITS, batch_first=True)
-            self.head = torch.nn.Linear(UNITS, CLASSES)
-
-        def forward(self, x):
-            _, (h, _) = self.lstm(x)
-            return self.head(h[0])
-
-    model = Classifier()
-    names = {"W_ih": "weight_ih_l0", "W_hh": "weight_hh_l0", "b_ih": "bias_ih_l0",
-             "b_hh": "bias_hh_l0"}
-    with torch.no_grad():
-        for key, name in names.items():
-            getattr(model.lstm, name).copy_(torch.from_numpy(ctx["init"][key]))
-        model.head.weight.copy_(torch.from_numpy(ctx["init"]["W"].T))
-        model.head.bias.copy_(torch.from_numpy(ctx["init"]["b"]))
-    x, labels = torch.from_numpy(ctx["x"]), torch.from_numpy(ctx["labels"])
-    n = limit or len(x)
-    optimizer = torch.optim.Adam(model.parameters(), lr=w5_gru.LEARNING_RATE,
-                                 betas=(w5_gru.BETA_1, w5_gru.BETA_2), eps=w5_gru.EPSILON)
-    torch_epoch(model, optimizer, x, labels, n, BATCH, ctx["seed"] + 1)
-    with torch.no_grad():                                            # predict, in batches
-        torch.cat([model(x[s:s + BATCH]) for s in range(0, n, BATCH)])
-    out = {key: getattr(model.lstm, name).detach().numpy().copy() for key, name in names.items()}
-    out.update(W=model.head.weight.detach().numpy().T.copy(),
-               b=model.head.bias.detach().numpy().copy())
-    return out
+    return w5_gru.torch_run(w5_gru.torch_model(ctx["init"], "LSTM"), ctx, limit)
 
 
 CONTENDERS = {

@@ -39,3 +39,21 @@ def test_pytorch_twin_has_the_same_forward(w5):
         theirs = twin(torch.from_numpy(ctx["x"][:50])).numpy()
     h, _ = w5.gru_forward(ctx["init"], ctx["x"][:50])
     np.testing.assert_allclose(theirs, h @ ctx["init"]["W"] + ctx["init"]["b"], atol=1e-5)
+
+
+def test_lstm_twins_share_one_forward(import_benchmark):
+    # W5-LSTM: PyTorch's model, the NumPy reference and nnscratch from the same weights
+    torch = pytest.importorskip("torch")
+    w5l = import_benchmark("w5_lstm")
+    ctx = w5l.setup(quick=True, seed=0)
+    x = ctx["x"][:50]
+    reference = w5l.lstm_last_state(ctx["init"], x) @ ctx["init"]["W"] + ctx["init"]["b"]
+    with torch.no_grad():
+        theirs = w5l.w5_gru.torch_model(ctx["init"], "LSTM")(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(theirs, reference, atol=1e-5)
+    import nnscratch as ns
+    net = w5l._network(ns, 0)
+    net.set_weights({**{f"lstm_0.{k}": ctx["init"][k] for k in w5l.KEYS},
+                     "dense_1.W": ctx["init"]["W"], "dense_1.b": ctx["init"]["b"]})
+    logits = net.layers[1].linear_forward(net.layers[0].forward(x))
+    np.testing.assert_allclose(logits, reference, atol=1e-5)
