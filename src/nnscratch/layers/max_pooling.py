@@ -92,7 +92,7 @@ class _MaxPool(BasePooling):
         the backward needs (outside training the backward finds them from ``xp`` if called)."""
         y, argmax = max_pool_forward(xp, self.pool_size, self.stride, out_sizes,
                                      with_argmax=training)
-        return y, (argmax, xp)
+        return y, (argmax, None if training else xp)     # xp kept only to find the taps later
 
     def pool_backward(self, grad_y, saved, padded_shape):
         """Each window's gradient to its maximum (:func:`max_pool_backward`)."""

@@ -183,12 +183,9 @@ class SparseCategoricalCrossentropy(LogitsOrProbabilities):
             p, labels = self._prepare(y_pred, y_true)
             log_s, grad = _log_softmax(p)
             losses = _mean_per_sample(-pick_last(log_s, labels))
-            if grad.ndim == 2:                                        # softmax - onehot
-                grad[np.arange(len(grad)), labels] -= 1.0
-            else:
-                index = labels[..., np.newaxis]
-                np.put_along_axis(grad, index, np.take_along_axis(grad, index, axis=-1) - 1.0,
-                                  axis=-1)
+            grad = np.ascontiguousarray(grad)                         # so that rows is a view
+            rows = grad.reshape(-1, grad.shape[-1])
+            rows[np.arange(len(rows)), labels.reshape(-1)] -= 1.0     # softmax - onehot
             positions = _per_sample_count(grad) // grad.shape[-1]
             if positions != 1:                                        # a mean over positions
                 grad /= positions
